@@ -1,0 +1,109 @@
+# sendq: plain GNU make. See README.md.
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/sendq
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SPOOLDIR   ?= /var/spool/sendq
+DESTDIR    ?=
+INSTALL    ?= install
+# Owner and group of installed files: variables, so that a packager can
+# install into DESTDIR without being root.
+BINOWN     ?= root
+BINGRP     ?= root
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+HARDEN   = -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2
+DEFS     = -D_GNU_SOURCE \
+	   -DSENDQ_CONF='"$(SYSCONFDIR)/sendq.ini"' \
+	   -DSENDQ_SPOOLDIR='"$(SPOOLDIR)"' \
+	   -DSENDQ_RUNNER='"$(LIBEXECDIR)/sendq-runner"'
+ALL_CFLAGS  = $(CFLAGS) $(WARN) $(HARDEN) $(DEFS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
+
+INIH_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih 2>/dev/null)
+INIH_LIBS   := $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
+CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl openssl 2>/dev/null)
+CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl openssl 2>/dev/null || echo -lcurl -lssl -lcrypto)
+
+# What callers run links neither libcurl nor OpenSSL: only the runner does.
+COMMON_OBJS = src/buf.o src/log.o src/conf.o src/addr.o src/alias.o \
+	      src/msg.o src/spool.o src/priv.o
+SUBMIT_OBJS = sendmail.o src/opts.o src/queue.o $(COMMON_OBJS)
+RUNNER_OBJS = src/runner.o src/deliver.o src/relay.o src/smtp.o $(COMMON_OBJS)
+
+UNIT_SRCS  = $(wildcard t/unit/*.c)
+UNIT_TESTS = $(UNIT_SRCS:.c=.t)
+
+PROGS = sendmail sendq-runner
+
+all: $(PROGS)
+
+sendmail: $(SUBMIT_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(SUBMIT_OBJS) $(INIH_LIBS)
+
+sendq-runner: $(RUNNER_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(RUNNER_OBJS) $(INIH_LIBS) $(CURL_LIBS)
+
+src/relay.o: src/relay.c
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -c -o $@ $<
+
+%.o: %.c
+	$(CC) $(ALL_CFLAGS) $(INIH_CFLAGS) -c -o $@ $<
+
+# Unit tests link every module but the two mains.
+UNIT_OBJS = src/opts.o src/queue.o src/deliver.o src/relay.o src/smtp.o $(COMMON_OBJS)
+t/unit/%.t: t/unit/%.o $(UNIT_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_OBJS) $(INIH_LIBS) $(CURL_LIBS)
+
+# Debian packages the build, the suite and the demo need.
+BUILD_DEPS = gcc make pkg-config libcurl4-openssl-dev libssl-dev libinih-dev
+TEST_DEPS  = perl python3 python3-aiosmtpd openssl strace
+
+deps:
+	@sh t/deps.sh $(BUILD_DEPS) $(TEST_DEPS)
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_TESTS)
+	prove -j$${JOBS:-2} --exec '' $(UNIT_TESTS) t/t[0-9]*.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh t/demo.sh
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSCONFDIR)
+	$(INSTALL) -o $(BINOWN) -g $(BINGRP) -m 755 sendmail $(DESTDIR)$(SBINDIR)/sendmail
+	$(INSTALL) -o $(BINOWN) -g $(BINGRP) -m 755 sendq-runner $(DESTDIR)$(LIBEXECDIR)/sendq-runner
+	ln -sf sendmail $(DESTDIR)$(SBINDIR)/mailq
+	ln -sf sendmail $(DESTDIR)$(SBINDIR)/newaliases
+	$(INSTALL) -m 644 man/sendmail.8 $(DESTDIR)$(MANDIR)/man8/sendmail.8
+	$(INSTALL) -m 644 man/sendq.ini.5 $(DESTDIR)$(MANDIR)/man5/sendq.ini.5
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/sendq.ini ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/sendq.ini"; \
+	else \
+		$(INSTALL) -m 644 etc/sendq.ini $(DESTDIR)$(SYSCONFDIR)/sendq.ini; \
+	fi
+	$(INSTALL) -d -m 700 $(DESTDIR)$(SPOOLDIR)
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/sendmail $(DESTDIR)$(SBINDIR)/mailq \
+		$(DESTDIR)$(SBINDIR)/newaliases \
+		$(DESTDIR)$(LIBEXECDIR)/sendq-runner \
+		$(DESTDIR)$(MANDIR)/man8/sendmail.8 $(DESTDIR)$(MANDIR)/man5/sendq.ini.5
+
+clean:
+	rm -f $(PROGS) *.o *.d src/*.o src/*.d t/unit/*.o t/unit/*.d t/unit/*.t
+
+.PHONY: all deps check demo install uninstall clean
+.SECONDARY:
+
+-include $(wildcard *.d src/*.d t/unit/*.d)
