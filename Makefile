@@ -24,7 +24,7 @@ DEFS     = -D_GNU_SOURCE \
 	   -DSENDQ_CONF='"$(SYSCONFDIR)/sendq.ini"' \
 	   -DSENDQ_SPOOLDIR='"$(SPOOLDIR)"' \
 	   -DSENDQ_RUNNER='"$(LIBEXECDIR)/sendq-runner"'
-ALL_CFLAGS  = $(CFLAGS) $(WARN) $(HARDEN) $(DEFS) -MMD -MP
+ALL_CFLAGS  = $(CFLAGS) $(WARN) $(HARDEN) $(DEFS) -Isrc -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
 
 INIH_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih 2>/dev/null)
@@ -34,9 +34,9 @@ CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl openssl 2>/dev/null || echo 
 
 # What callers run links neither libcurl nor OpenSSL: only the runner does.
 COMMON_OBJS = src/buf.o src/log.o src/conf.o src/addr.o src/alias.o \
-	      src/msg.o src/spool.o src/priv.o
-SUBMIT_OBJS = sendmail.o src/opts.o src/queue.o $(COMMON_OBJS)
-RUNNER_OBJS = src/runner.o src/deliver.o src/relay.o src/smtp.o $(COMMON_OBJS)
+	      src/msg.o src/spool.o src/queue.o src/priv.o
+SUBMIT_OBJS = sendmail.o src/opts.o src/submit.o $(COMMON_OBJS)
+RUNNER_OBJS = src/runner.o src/deliver.o src/bounce.o src/relay.o src/smtp.o $(COMMON_OBJS)
 
 UNIT_SRCS  = $(wildcard t/unit/*.c)
 UNIT_TESTS = $(UNIT_SRCS:.c=.t)
@@ -58,7 +58,7 @@ src/relay.o: src/relay.c
 	$(CC) $(ALL_CFLAGS) $(INIH_CFLAGS) -c -o $@ $<
 
 # Unit tests link every module but the two mains.
-UNIT_OBJS = src/opts.o src/queue.o src/deliver.o src/relay.o src/smtp.o $(COMMON_OBJS)
+UNIT_OBJS = src/opts.o src/submit.o src/deliver.o src/bounce.o src/relay.o src/smtp.o $(COMMON_OBJS)
 t/unit/%.t: t/unit/%.o $(UNIT_OBJS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_OBJS) $(INIH_LIBS) $(CURL_LIBS)
 

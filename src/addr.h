@@ -34,7 +34,8 @@ void addr_list_free(struct addr_list *l);
  * display names, comments, quoted strings, groups ("team: a@x, b@y;"),
  * angle addresses and folded lines (CRLF + WSP) are understood; empty
  * groups and empty lists add nothing. Returns 0, or -1 if the text is not
- * an address list (the caller reports it) or on ENOMEM.
+ * an address list (errno EINVAL; the caller reports it) or on ENOMEM; on
+ * -1 nothing has been added to out.
  */
 int addr_parse_list(const char *s, size_t len, struct addr_list *out);
 
@@ -42,8 +43,8 @@ int addr_parse_list(const char *s, size_t len, struct addr_list *out);
  * 0 if a may go into MAIL FROM or RCPT TO: no byte <= 0x20 or 0x7f, no
  * '<' '>' '(' ')' ',' ';' '\\' '"' outside a quoted local part, not
  * starting with '-', at most one unquoted '@', local part <= 64, domain
- * <= 255, whole <= 256, domain made of dot-separated labels or an address
- * literal. Otherwise -1, with *why set to a static reason.
+ * <= 255, path ("<" a ">") <= 256, domain made of dot-separated labels
+ * or an address literal. Otherwise -1, with *why set to a static reason.
  * The empty string (the null sender) is not valid here; callers handle it.
  */
 int addr_check(const char *a, const char **why);
@@ -54,7 +55,7 @@ int addr_check(const char *a, const char **why);
  */
 char *addr_qualify(const char *a, const char *domain);
 
-/* 1 if a has no '@'. */
+/* 1 if a has no '@' (outside a quoted local part: "\"a@b\"" is local). */
 int addr_is_local(const char *a);
 
 #endif

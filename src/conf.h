@@ -70,6 +70,11 @@ int conf_load(struct conf *c, const char *path);
  */
 char *conf_password(const struct conf *c, int *none);
 
+/* The sender domain: [sender] domain, else this host's fully qualified
+ * name (never "localhost" when the host has a better one). Returns a
+ * string the caller frees, NULL on ENOMEM. */
+char *conf_domain(const struct conf *c);
+
 void conf_free(struct conf *c);
 
 #endif

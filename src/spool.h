@@ -22,6 +22,7 @@ struct spool_new {
 	int dirfd;		/* the q/ directory, for its fsync */
 	char id[SPOOL_ID_MAX];
 	struct buf out;		/* records not yet written */
+	struct buf chunk;	/* content not yet made into a record */
 	uint64_t size;		/* content bytes so far */
 	size_t nrcpt;
 };
@@ -85,23 +86,30 @@ struct spool_msg {
 	time_t next_try;	/* 0: due now */
 	int bounced;		/* a bounce was queued for its failures */
 	off_t end;		/* end of the last whole record */
+	time_t mtime;
 };
 
 /* spool_open results besides 0 and -1 */
 #define SPOOL_BUSY 1		/* locked: being written or delivered */
 #define SPOOL_BAD 2		/* not a queue file we accept (damaged,
-				   truncated, unknown version, wrong owner) */
+				   unknown version, wrong kind of file) */
+#define SPOOL_PARTIAL 3		/* no end record: still being written, or
+				   left by a writer that died (m->mtime) */
 
 /*
  * Opens dir/q/id for delivery: without following links, a regular file
  * with one link and at most max bytes (0: no cap), locked with flock
  * without blocking, strictly parsed. Returns 0 (m filled, locked), SPOOL_BUSY,
- * SPOOL_BAD (with *why set to a static reason), or -1 with errno.
- * With for_list set it takes a shared lock and a busy file is still read
- * when complete (for mailq).
+ * SPOOL_BAD (with *why set to a static reason), SPOOL_PARTIAL, or -1 with
+ * errno. With for_list set it opens read-only and takes no lock (for
+ * mailq): a file being delivered is read as far as it is whole.
  */
 int spool_open(struct spool_msg *m, int qdirfd, const char *id, off_t max,
     int for_list, const char **why);
+
+/* 1 if name has the shape of a queue id (so that other files in q/ are
+ * left alone). */
+int spool_id_valid(const char *name);
 
 /*
  * Reads content chunk i into buf (which must hold chunklen[i] bytes,

@@ -1,0 +1,193 @@
+/*
+ * sendmail: what callers run. It queues the message durably and hands
+ * delivery to sendq-runner; it never links libcurl, so the caller's wait
+ * stays short. argv[0] "mailq" lists the queue, "newaliases" checks the
+ * aliases.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "src/alias.h"
+#include "src/conf.h"
+#include "src/log.h"
+#include "src/opts.h"
+#include "src/priv.h"
+#include "src/queue.h"
+#include "src/spool.h"
+#include "src/submit.h"
+
+/*
+ * The runner beside this binary (a build tree), else the installed one.
+ * Either way it runs with the caller's own rights.
+ */
+static const char *
+runner_path(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	char *slash;
+
+	if (n > 0) {
+		buf[n] = '\0';
+		if ((slash = strrchr(buf, '/')) != NULL &&
+		    (size_t)(slash - buf) + sizeof("/sendq-runner") <= size) {
+			strcpy(slash, "/sendq-runner");
+			if (access(buf, X_OK) == 0)
+				return buf;
+		}
+	}
+	return SENDQ_RUNNER;
+}
+
+/*
+ * Runs the runner with args. wait: returns its exit status; else it is
+ * detached (own session, stdio on /dev/null, not our child) and 0 is
+ * returned once it has started.
+ */
+static int
+run_runner(const struct opts *o, const char *conf_path, const char *mode,
+    const char *id, int wait)
+{
+	char path[PATH_MAX];
+	const char *argv[8];
+	int argc = 0, status, fd;
+	pid_t pid;
+
+	argv[argc++] = "sendq-runner";
+	if (o->verbose)
+		argv[argc++] = "-v";
+	argv[argc++] = "-C";
+	argv[argc++] = conf_path;
+	argv[argc++] = mode;
+	if (id)
+		argv[argc++] = id;
+	argv[argc] = NULL;
+
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		log_errno(NULL, "fork");
+		return EX_OSERR;
+	}
+	if (pid == 0) {
+		if (!wait) {
+			/* Detach twice, so that the caller (cron, PHP) neither
+			 * waits for delivery nor inherits a zombie, and its
+			 * pipes close when we exit. */
+			if (setsid() == -1 || fork() != 0)
+				_exit(0);
+			if ((fd = open("/dev/null", O_RDWR)) != -1) {
+				dup2(fd, 0);
+				dup2(fd, 1);
+				dup2(fd, 2);
+				if (fd > 2)
+					close(fd);
+			}
+		}
+		execv(runner_path(path, sizeof(path)), (char *const *)argv);
+		if (wait)
+			log_errno(NULL, "%s", runner_path(path, sizeof(path)));
+		_exit(EX_OSERR);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			log_errno(NULL, "waitpid");
+			return EX_OSERR;
+		}
+	if (!WIFEXITED(status))
+		return EX_SOFTWARE;
+	return WEXITSTATUS(status);
+}
+
+static int
+send_mail(const struct conf *c, const struct opts *o)
+{
+	char id[SPOOL_ID_MAX];
+	int rc;
+
+	if ((rc = submit_message(c, o, 0, id)) != 0)
+		return rc;
+	switch (o->delivery) {
+	case OPTS_DELIVER_QUEUE:
+		return 0;
+	case OPTS_DELIVER_BACKGROUND:
+		if (!o->verbose) {
+			/* Queued is success: a runner that cannot start now
+			 * leaves the message for the next queue run. */
+			run_runner(o, c->path, "-I", id, 0);
+			return 0;
+		}
+		/* -v shows the conversation, so it waits */
+		__attribute__((fallthrough));
+	case OPTS_DELIVER_INTERACTIVE:
+		rc = run_runner(o, c->path, "-I", id, 1);
+		/* Deferred means queued, and queued is success. */
+		return rc == EX_TEMPFAIL ? 0 : rc;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+	struct conf c;
+	char conf_path[PATH_MAX];
+	char qarg[PATH_MAX];
+	int rc;
+
+	if (priv_init() == -1)
+		return EX_OSERR;
+	log_init("sendmail");
+	if ((rc = opts_parse(&o, argc, argv)) != 0)
+		return rc;
+	/* The runner is started from "/": a relative -C must survive. */
+	if (o.conf == NULL)
+		o.conf = SENDQ_CONF;
+	else if (realpath(o.conf, conf_path) != NULL)
+		o.conf = conf_path;
+	if ((rc = conf_load(&c, o.conf)) != 0)
+		return rc;
+	if ((rc = alias_check(&c)) != 0)
+		goto out;
+	if (chdir("/") == -1) {
+		log_errno(NULL, "chdir /");
+		rc = EX_OSERR;
+		goto out;
+	}
+	switch (o.mode) {
+	case OPTS_MODE_SEND:
+		rc = send_mail(&c, &o);
+		break;
+	case OPTS_MODE_LIST:
+		rc = queue_list(&c, stdout);
+		break;
+	case OPTS_MODE_ALIASES:
+		rc = 0;
+		break;
+	case OPTS_MODE_VERIFY:
+		rc = submit_verify(&c, &o);
+		break;
+	case OPTS_MODE_QUEUE:
+		snprintf(qarg, sizeof(qarg), "-q%s", o.queue_arg);
+		rc = run_runner(&o, c.path, qarg, NULL, 1);
+		break;
+	case OPTS_MODE_SMTP:
+		log_err(NULL, "-bs: not supported yet");
+		rc = EX_UNAVAILABLE;
+		break;
+	}
+out:
+	if (fflush(stdout) == EOF && rc == 0) {
+		log_errno(NULL, "stdout");
+		rc = EX_IOERR;
+	}
+	conf_free(&c);
+	return rc;
+}

@@ -1,0 +1,469 @@
+#include "deliver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sysexits.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alias.h"
+#include "bounce.h"
+#include "log.h"
+#include "queue.h"
+#include "relay.h"
+#include "spool.h"
+
+/* Retry schedule, near Postfix's: the first retry after about five
+ * minutes, doubling up to about an hour, for five days. */
+#define DELIVER_RETRY_FIRST 300
+#define DELIVER_RETRY_MAX 3600
+#define DELIVER_LIFETIME (5 * 86400)
+/* A queue file without its end record and without a writer. */
+#define DELIVER_STALE 86400
+
+struct deliver {
+	const struct conf *c;
+	const char *password;
+	int verbose;
+	int qfd;
+	struct relay *relay;
+	int reconnects;
+	struct relay_reply down;	/* why the smarthost is unusable now */
+	int sent, deferred, failed;
+	char *chunk;
+	char *domain;
+	struct queue_ids bounces;	/* queued in this pass, sent at its end */
+};
+
+struct deliver_reader {
+	const struct spool_msg *m;
+	size_t next;
+	char *buf;
+};
+
+static int
+deliver_read(void *ctx, const char **p, size_t *n)
+{
+	struct deliver_reader *r = ctx;
+
+	if (r->next == r->m->nchunk) {
+		*p = r->buf;
+		*n = 0;
+		return 0;
+	}
+	if (spool_read_chunk(r->m, r->next, r->buf) == -1)
+		return -1;
+	*p = r->buf;
+	*n = r->m->chunklen[r->next++];
+	return 0;
+}
+
+static int
+deliver_selected(const struct deliver_sel *sel, const struct spool_msg *m)
+{
+	size_t i;
+
+	if (sel->id_sub && !strstr(m->id, sel->id_sub))
+		return 0;
+	if (sel->sender_sub && !strcasestr(m->sender, sel->sender_sub))
+		return 0;
+	if (sel->rcpt_sub) {
+		for (i = 0; i < m->nrcpt; i++)
+			if (strcasestr(m->rcpt[i].addr, sel->rcpt_sub))
+				break;
+		if (i == m->nrcpt)
+			return 0;
+	}
+	return 1;
+}
+
+static time_t
+deliver_backoff(unsigned attempts)
+{
+	uint32_t r = 0;
+	time_t d = DELIVER_RETRY_FIRST;
+
+	while (attempts-- > 1 && d < DELIVER_RETRY_MAX)
+		d *= 2;
+	if (d > DELIVER_RETRY_MAX)
+		d = DELIVER_RETRY_MAX;
+	/* +-20% so that messages deferred together do not retry in step */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)getpid();
+	return d - d / 5 + (time_t)(r % (uint32_t)(2 * d / 5 + 1));
+}
+
+static const char *
+deliver_status(enum spool_state st)
+{
+	return st == SPOOL_SENT ? "sent" : st == SPOOL_FAILED ? "bounced" :
+	    "deferred";
+}
+
+/* Which reply decides recipient j of a transaction. */
+static const struct relay_reply *
+deliver_outcome(const struct relay_result *res, size_t j)
+{
+	if (res->mail.code < 200 || res->mail.code > 299)
+		return &res->mail;
+	if (j < res->nrcpt &&
+	    (res->rcpt[j].code < 200 || res->rcpt[j].code > 299))
+		return &res->rcpt[j];
+	return &res->data;
+}
+
+static enum spool_state
+deliver_state(const struct relay_reply *r)
+{
+	if (r->code >= 200 && r->code <= 299)
+		return SPOOL_SENT;
+	if (r->code >= 500 && r->code <= 599)
+		return SPOOL_FAILED;
+	return SPOOL_PENDING;
+}
+
+static void
+deliver_record(struct deliver *d, struct spool_msg *m, size_t i,
+    const struct relay_reply *r, int temporary)
+{
+	enum spool_state st = temporary ? SPOOL_PENDING : deliver_state(r);
+	const char *text = r->text ? r->text : "lost connection with the smarthost";
+
+	if (spool_mark(m, i, st, r->code, text) == -1)
+		log_mail(LOG_ERR, "%s: cannot record the outcome for <%s>: %m",
+		    m->id, m->rcpt[i].addr);
+	log_mail(st == SPOOL_PENDING ? LOG_NOTICE : LOG_INFO,
+	    "%s: to=<%s>, relay=%s, delay=%lld, tries=%u, status=%s (%s)",
+	    m->id, m->rcpt[i].addr,
+	    d->relay ? relay_peer(d->relay) : d->c->host,
+	    (long long)(time(NULL) - m->arrival), m->attempts + 1,
+	    deliver_status(st), text);
+	if (d->verbose && st != SPOOL_SENT)
+		log_err(m->rcpt[i].addr, "%s: %s", deliver_status(st), text);
+	if (st == SPOOL_SENT)
+		d->sent++;
+	else if (st == SPOOL_FAILED)
+		d->failed++;
+	else
+		d->deferred++;
+}
+
+static int
+deliver_connect(struct deliver *d)
+{
+	if (d->relay)
+		return 0;
+	if (d->down.text || d->down.code)
+		return -1;
+	if (relay_open(&d->relay, d->c, d->password, d->verbose, &d->down) == 0)
+		return 0;
+	d->relay = NULL;
+	if (d->down.text == NULL)
+		d->down.text = strdup("cannot reach the smarthost");
+	log_mail(LOG_NOTICE, "smarthost %s:%u: %s", d->c->host, d->c->port,
+	    d->down.text ? d->down.text : "unusable");
+	return -1;
+}
+
+/* Sends recipients idx[0..n) of m in one transaction. */
+static void
+deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
+    size_t n)
+{
+	const char *rcpt[RELAY_RCPT_MAX];
+	struct deliver_reader rd = { m, 0, d->chunk };
+	struct relay_result res;
+	struct relay_msg rm;
+	size_t j;
+	int rc;
+
+	if (deliver_connect(d) == -1) {
+		/* Trouble reaching or logging in to the smarthost (a 535
+		 * or a 554 greeting included) says nothing about the
+		 * recipients: it is retried until the queue lifetime ends,
+		 * never bounced at once. */
+		for (j = 0; j < n; j++)
+			deliver_record(d, m, idx[j], &d->down, 1);
+		return;
+	}
+	for (j = 0; j < n; j++)
+		rcpt[j] = m->rcpt[idx[j]].addr;
+	memset(&rm, 0, sizeof(rm));
+	rm.sender = m->sender;
+	rm.rcpt = rcpt;
+	rm.nrcpt = n;
+	rm.size = m->size;
+	rm.eightbit = m->eightbit;
+	rm.ret = m->ret;
+	rm.envid = m->envid;
+	rm.notify = m->notify;
+	rm.read = deliver_read;
+	rm.ctx = &rd;
+	memset(&res, 0, sizeof(res));
+	rc = relay_send(d->relay, &rm, &res);
+	/* The commit point: each outcome is on disk before anything else. */
+	for (j = 0; j < n; j++)
+		deliver_record(d, m, idx[j], deliver_outcome(&res, j), 0);
+	relay_result_free(&res);
+	if (rc == -1) {
+		relay_close(d->relay);
+		d->relay = NULL;
+		/* One fresh connection per pass after a lost one; after
+		 * that the smarthost counts as down for this pass. */
+		if (d->reconnects++ > 0) {
+			d->down.code = 0;
+			d->down.text = strdup("lost connection with the smarthost");
+		}
+	}
+}
+
+static int deliver_report(struct deliver *, struct spool_msg *);
+
+static void
+deliver_finish(struct deliver *d, struct spool_msg *m)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	if (!spool_done(m) && now - m->arrival >= DELIVER_LIFETIME) {
+		for (i = 0; i < m->nrcpt; i++) {
+			struct relay_reply r = { 0, NULL };
+			struct buf b;
+
+			if (m->rcpt[i].state != SPOOL_PENDING)
+				continue;
+			buf_init(&b, 2048);
+			buf_printf(&b, "gave up after %u tries: %s", m->attempts,
+			    m->rcpt[i].reply ? m->rcpt[i].reply : "not delivered");
+			r.code = 554;
+			r.text = b.data;
+			deliver_record(d, m, i, &r, 0);
+			buf_free(&b);
+		}
+	}
+	if (!spool_done(m)) {
+		if (spool_attempt(m, now, now + deliver_backoff(m->attempts + 1)) == -1)
+			log_mail(LOG_ERR, "%s: cannot record the attempt: %m", m->id);
+		return;
+	}
+	/* Every recipient is final; failures are reported before the
+	 * message may go. */
+	switch (deliver_report(d, m)) {
+	case -1:
+	case 1:
+		return;
+	}
+	if (unlinkat(d->qfd, m->id, 0) == -1)
+		log_mail(LOG_ERR, "%s: cannot remove: %m", m->id);
+	else
+		log_mail(LOG_INFO, "%s: removed", m->id);
+}
+
+/* Moves m to DIR/failed, where mailq shows it and nothing retries it. */
+static int
+deliver_keep_failed(struct deliver *d, const struct spool_msg *m)
+{
+	char to[SPOOL_ID_MAX + 16];
+
+	if (mkdirat(d->qfd, "../failed", 0700) == -1 && errno != EEXIST)
+		return -1;
+	snprintf(to, sizeof(to), "../failed/%s", m->id);
+	return renameat(d->qfd, m->id, d->qfd, to);
+}
+
+/* The address a bounce goes to: the sender, through the aliases when it
+ * is one of ours. NULL on ENOMEM. */
+static char *
+deliver_bounce_rcpt(struct deliver *d, const char *sender)
+{
+	struct addr_list l;
+	const char *at = strrchr(sender, '@');
+	char *local, *r;
+
+	if (at == NULL || strcasecmp(at + 1, d->domain) != 0)
+		return strdup(sender);
+	if ((local = strndup(sender, (size_t)(at - sender))) == NULL)
+		return NULL;
+	addr_list_init(&l);
+	r = alias_expand(d->c, local, d->domain, &l) == 0 && l.n > 0 ?
+	    strdup(l.v[0]) : strdup(sender);
+	addr_list_free(&l);
+	free(local);
+	return r;
+}
+
+/*
+ * Reports m's failed recipients: a bounce to the sender, or, for a
+ * message with the null sender (itself a bounce), a move to failed/.
+ * Returns 0 when m may be removed, 1 when it was moved, -1 to keep it.
+ */
+static int
+deliver_report(struct deliver *d, struct spool_msg *m)
+{
+	char id[SPOOL_ID_MAX], *rcpt, **v;
+	size_t i;
+
+	for (i = 0; i < m->nrcpt; i++)
+		if (m->rcpt[i].state == SPOOL_FAILED)
+			break;
+	if (i == m->nrcpt || m->bounced)
+		return 0;
+	if (m->notify && strcasecmp(m->notify, "NEVER") == 0)
+		return 0;
+	if (m->sender[0] == '\0') {
+		/* Never bounce a bounce; never drop one either. */
+		if (deliver_keep_failed(d, m) == -1) {
+			log_mail(LOG_ERR, "%s: cannot move to failed/: %m", m->id);
+			return -1;
+		}
+		log_mail(LOG_NOTICE, "%s: undeliverable bounce kept in failed/",
+		    m->id);
+		return 1;
+	}
+	if ((rcpt = deliver_bounce_rcpt(d, m->sender)) == NULL ||
+	    bounce_queue(d->c, d->domain, m, rcpt, id) == -1) {
+		log_mail(LOG_ERR, "%s: cannot queue a bounce: %m", m->id);
+		free(rcpt);
+		return -1;
+	}
+	log_mail(LOG_INFO, "%s: sender non-delivery notification: %s",
+	    m->id, id);
+	free(rcpt);
+	if (spool_mark_bounced(m) == -1) {
+		log_mail(LOG_ERR, "%s: cannot record the bounce: %m", m->id);
+		return -1;
+	}
+	v = realloc(d->bounces.v, (d->bounces.n + 1) * sizeof(*v));
+	if (v) {
+		d->bounces.v = v;
+		if ((v[d->bounces.n] = strdup(id)) != NULL)
+			d->bounces.n++;
+	}
+	return 0;
+}
+
+static void
+deliver_message(struct deliver *d, struct spool_msg *m)
+{
+	size_t idx[RELAY_RCPT_MAX], n = 0, i;
+
+	for (i = 0; i < m->nrcpt; i++) {
+		if (m->rcpt[i].state != SPOOL_PENDING)
+			continue;
+		idx[n++] = i;
+		if (n == RELAY_RCPT_MAX) {
+			deliver_batch(d, m, idx, n);
+			n = 0;
+		}
+	}
+	if (n)
+		deliver_batch(d, m, idx, n);
+	deliver_finish(d, m);
+}
+
+static int
+deliver_wanted(const struct deliver_sel *sel, const char *id)
+{
+	size_t i;
+
+	if (sel->ids == NULL)
+		return 1;
+	for (i = 0; i < sel->nids; i++)
+		if (strcmp(sel->ids[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+deliver_one(struct deliver *d, const struct deliver_sel *sel, const char *id)
+{
+	struct spool_msg m;
+	const char *why;
+	time_t now = time(NULL);
+	int rc;
+
+	rc = spool_open(&m, d->qfd, id, 0, 0, &why);
+	switch (rc) {
+	case 0:
+		break;
+	case SPOOL_BUSY:
+		return;
+	case SPOOL_PARTIAL:
+		if (now - m.mtime > DELIVER_STALE && unlinkat(d->qfd, id, 0) == 0)
+			log_mail(LOG_NOTICE, "%s: removed: left unfinished by its writer",
+			    id);
+		return;
+	case SPOOL_BAD:
+		log_mail(LOG_CRIT, "%s: damaged queue file: %s", id, why);
+		return;
+	default:
+		if (errno != ENOENT)
+			log_mail(LOG_ERR, "%s: %m", id);
+		return;
+	}
+	if (deliver_selected(sel, &m) &&
+	    (sel->force || m.next_try <= now))
+		deliver_message(d, &m);
+	spool_close(&m);
+}
+
+int
+deliver_pass(const struct conf *c, const char *password,
+    const struct deliver_sel *sel, int verbose)
+{
+	struct deliver_sel all = { NULL, 0, NULL, NULL, NULL, 1 };
+	struct queue_ids ids;
+	struct deliver d;
+	size_t i;
+	int rc = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.c = c;
+	d.password = password;
+	d.verbose = verbose;
+	if ((d.qfd = queue_open(c->queue_dir)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_errno("queue", "%s", c->queue_dir);
+		return EX_TEMPFAIL;
+	}
+	if (queue_scan(d.qfd, &ids) == -1 ||
+	    (d.chunk = malloc(SPOOL_CHUNK)) == NULL) {
+		log_errno("queue", "%s", c->queue_dir);
+		close(d.qfd);
+		return EX_TEMPFAIL;
+	}
+	if ((d.domain = conf_domain(c)) == NULL) {
+		log_errno(NULL, "domain");
+		queue_ids_free(&ids);
+		free(d.chunk);
+		close(d.qfd);
+		return EX_OSERR;
+	}
+	for (i = 0; i < ids.n; i++)
+		if (deliver_wanted(sel, ids.v[i]))
+			deliver_one(&d, sel, ids.v[i]);
+	/* Bounces queued in this pass go out over the same connection. */
+	for (i = 0; i < d.bounces.n; i++)
+		deliver_one(&d, &all, d.bounces.v[i]);
+	queue_ids_free(&d.bounces);
+	free(d.domain);
+	relay_close(d.relay);
+	relay_reply_free(&d.down);
+	queue_ids_free(&ids);
+	free(d.chunk);
+	close(d.qfd);
+	if (d.failed)
+		rc = EX_UNAVAILABLE;
+	else if (d.deferred)
+		rc = EX_TEMPFAIL;
+	return rc;
+}

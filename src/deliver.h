@@ -1,0 +1,33 @@
+#ifndef SENDQ_DELIVER_H
+#define SENDQ_DELIVER_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+/*
+ * Queue runs, in the runner: pick the messages that are due, send them
+ * over one connection to the smarthost, record each recipient's outcome
+ * durably, retry with backoff, and give up after the queue lifetime.
+ */
+
+struct deliver_sel {
+	char *const *ids;	/* exact queue ids, or NULL for all */
+	size_t nids;
+	const char *id_sub;	/* -qI: substring of the id */
+	const char *rcpt_sub;	/* -qR: substring of a recipient */
+	const char *sender_sub;	/* -qS: substring of the sender */
+	int force;		/* deliver even when not yet due */
+};
+
+/*
+ * One pass over the queue. password is the smarthost password or NULL.
+ * Returns 0 when every selected message was delivered or nothing was due,
+ * EX_UNAVAILABLE when a recipient was refused for good, EX_TEMPFAIL when
+ * one was deferred, or another sysexits code for trouble with the queue
+ * itself (printed).
+ */
+int deliver_pass(const struct conf *c, const char *password,
+    const struct deliver_sel *sel, int verbose);
+
+#endif

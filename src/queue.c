@@ -1,0 +1,174 @@
+#include "queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "spool.h"
+
+int
+queue_open(const char *dir)
+{
+	struct buf p;
+	int fd;
+
+	buf_init(&p, 4096);
+	if (buf_printf(&p, "%s/q", dir) == -1)
+		return -1;
+	fd = open(p.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	buf_free(&p);
+	return fd;
+}
+
+static int
+queue_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+queue_scan(int qfd, struct queue_ids *ids)
+{
+	struct dirent *de;
+	DIR *d;
+	size_t cap = 0;
+	int dfd, saved;
+
+	ids->v = NULL;
+	ids->n = 0;
+	if ((dfd = dup(qfd)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	rewinddir(d);
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!spool_id_valid(de->d_name))
+			continue;
+		if (ids->n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **v;
+
+			if (ncap > SIZE_MAX / sizeof(*v) ||
+			    (v = realloc(ids->v, ncap * sizeof(*v))) == NULL)
+				goto fail;
+			ids->v = v;
+			cap = ncap;
+		}
+		if ((ids->v[ids->n] = strdup(de->d_name)) == NULL)
+			goto fail;
+		ids->n++;
+	}
+	if (errno)
+		goto fail;
+	closedir(d);
+	/* Ids start with the arrival time in fixed-width hex. */
+	qsort(ids->v, ids->n, sizeof(*ids->v), queue_cmp);
+	return 0;
+fail:
+	saved = errno;
+	closedir(d);
+	queue_ids_free(ids);
+	errno = saved;
+	return -1;
+}
+
+void
+queue_ids_free(struct queue_ids *ids)
+{
+	size_t i;
+
+	for (i = 0; i < ids->n; i++)
+		free(ids->v[i]);
+	free(ids->v);
+	ids->v = NULL;
+	ids->n = 0;
+}
+
+static void
+queue_list_one(FILE *out, const struct spool_msg *m)
+{
+	char when[32];
+	struct tm tm;
+	size_t i;
+
+	localtime_r(&m->arrival, &tm);
+	strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm);
+	fprintf(out, "%-18s %8llu %-20s  %s\n", m->id,
+	    (unsigned long long)m->size, when,
+	    m->sender[0] ? m->sender : "MAILER-DAEMON");
+	for (i = 0; i < m->nrcpt; i++) {
+		if (m->rcpt[i].state != SPOOL_PENDING)
+			continue;
+		if (m->rcpt[i].reply && m->rcpt[i].reply[0]) {
+			/* Replies were sanitised when recorded; they are
+			 * sanitised again in case the file was not ours. */
+			char *r = strdup(m->rcpt[i].reply);
+
+			if (r) {
+				log_sanitize(r);
+				fprintf(out, "%51s(%s)\n", "", r);
+				free(r);
+			}
+		}
+		fprintf(out, "%51s%s\n", "", m->rcpt[i].addr);
+	}
+	fputc('\n', out);
+}
+
+int
+queue_list(const struct conf *c, FILE *out)
+{
+	struct queue_ids ids;
+	struct spool_msg m;
+	unsigned long long bytes = 0;
+	const char *why;
+	size_t i, shown = 0;
+	uid_t me = getuid();
+	int qfd, rc;
+
+	if ((qfd = queue_open(c->queue_dir)) == -1) {
+		if (errno == ENOENT) {
+			fprintf(out, "Mail queue is empty\n");
+			return 0;
+		}
+		log_errno("queue", "%s", c->queue_dir);
+		return EX_TEMPFAIL;
+	}
+	if (queue_scan(qfd, &ids) == -1) {
+		log_errno("queue", "%s", c->queue_dir);
+		close(qfd);
+		return EX_TEMPFAIL;
+	}
+	for (i = 0; i < ids.n; i++) {
+		rc = spool_open(&m, qfd, ids.v[i], 0, 1, &why);
+		if (rc != 0)
+			continue;	/* being written, gone, or not ours */
+		if (me == 0 || m.uid == me) {
+			if (shown++ == 0)
+				fprintf(out, "%-18s %8s %-20s  %s\n", "-Queue ID-",
+				    "--Size--", "----Arrival Time----",
+				    "-Sender/Recipient-------");
+			queue_list_one(out, &m);
+			bytes += m.size;
+		}
+		spool_close(&m);
+	}
+	queue_ids_free(&ids);
+	close(qfd);
+	if (shown == 0)
+		fprintf(out, "Mail queue is empty\n");
+	else
+		fprintf(out, "-- %llu Kbytes in %zu Request%s.\n",
+		    (bytes + 1023) / 1024, shown, shown == 1 ? "" : "s");
+	return 0;
+}

@@ -1,0 +1,31 @@
+#ifndef SENDQ_SUBMIT_H
+#define SENDQ_SUBMIT_H
+
+#include "conf.h"
+#include "opts.h"
+#include "spool.h"
+
+/*
+ * Submission: one message from the caller's descriptor into the queue.
+ * Ties message intake, addresses, aliases and the spool together.
+ */
+
+/*
+ * Reads the message from fd, works out its envelope from o and (with -t)
+ * its header, and queues it durably. On 0, id holds the queue id and the
+ * message is safe on disk. Otherwise the reason was printed once and the
+ * sysexits code is returned: EX_USAGE or EX_DATAERR for what the caller
+ * got wrong (bad address, no recipients, NUL bytes), EX_TEMPFAIL when the
+ * queue cannot take it (disk full, permissions), EX_IOERR when stdin
+ * failed. Nothing is left in the queue unless 0 is returned.
+ */
+int submit_message(const struct conf *c, const struct opts *o, int fd,
+    char id[SPOOL_ID_MAX]);
+
+/*
+ * -bv: prints, one per line, each recipient of o (after aliases and
+ * qualification) as "addr -> final". Returns 0 or EX_USAGE/EX_DATAERR.
+ */
+int submit_verify(const struct conf *c, const struct opts *o);
+
+#endif

@@ -1,0 +1,656 @@
+/* conf.c: the configuration file, its defaults and every refusal. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "tap.h"
+
+#ifndef SENDQ_SPOOLDIR
+#define SENDQ_SPOOLDIR "/var/spool/sendq"
+#endif
+
+static char dir[4096];
+static char path[4200];
+static char errpath[4200];
+static char errtext[8192];
+
+static void
+die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+static void
+write_file(const char *file, const char *text, size_t len)
+{
+	FILE *fp = fopen(file, "w");
+
+	if (fp == NULL || fwrite(text, 1, len, fp) != len || fclose(fp))
+		die(file);
+}
+
+/* Runs fn with stderr going to a file; errtext gets what it printed. */
+static int
+capture(int (*fn)(void *), void *arg)
+{
+	int saved, fd, r;
+	ssize_t n;
+
+	fflush(stderr);
+	if ((saved = dup(2)) == -1)
+		die("dup");
+	if ((fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
+		die(errpath);
+	dup2(fd, 2);
+	r = fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (lseek(fd, 0, SEEK_SET) == -1 ||
+	    (n = read(fd, errtext, sizeof(errtext) - 1)) < 0)
+		die(errpath);
+	errtext[n] = '\0';
+	close(fd);
+	return r;
+}
+
+static struct conf cf;
+
+static int
+do_load(void *p)
+{
+	return conf_load(&cf, p);
+}
+
+/* Writes text (len bytes) as the config and loads it. */
+static int
+load_n(const char *text, size_t len)
+{
+	conf_free(&cf);
+	write_file(path, text, len);
+	return capture(do_load, path);
+}
+
+static int
+load(const char *text)
+{
+	return load_n(text, strlen(text));
+}
+
+/* The stderr line expected for a problem on a line (0: none). */
+static const char *
+msg(unsigned line, const char *what)
+{
+	static char m[8192];
+
+	if (line)
+		snprintf(m, sizeof(m), "sendmail: %s:%u: %s\n", path, line,
+		    what);
+	else
+		snprintf(m, sizeof(m), "sendmail: %s: %s\n", path, what);
+	return m;
+}
+
+/* Loads text, expects EX_CONFIG with exactly one message. */
+static void
+refused(const char *text, unsigned line, const char *what, const char *name)
+{
+	int r = load(text);
+
+	is_int(r, EX_CONFIG, "%s: refused", name);
+	is_str(errtext, msg(line, what), "%s: message", name);
+	ok(cf.host == NULL && cf.naliases == 0 && cf.path == NULL,
+	    "%s: conf left empty", name);
+}
+
+#define HOST "[smarthost]\nhost = smtp.example.com\n"
+
+static void
+test_full(void)
+{
+	int r;
+
+	r = load("; sendq configuration\n"
+	    "# another comment\n"
+	    "\n"
+	    "[smarthost]\n"
+	    "host = smtp.example.com   ; the relay\n"
+	    "port = 2525\n"
+	    "tls = implicit\n"
+	    "ca_file = /etc/ssl/test ca.pem\n"
+	    "user = alice@example.com\n"
+	    "password = s3cret;not-a-comment#x\n"
+	    "helo = mail.example.org\n"
+	    "timeout = 60\n"
+	    "\n"
+	    "[sender]\n"
+	    "domain = example.com\n"
+	    "[queue]\n"
+	    "dir = /srv/spool/sendq\n"
+	    "[aliases]\n"
+	    "root = ops@example.com, oncall@example.com\n"
+	    "Postmaster = root\n");
+	is_int(r, 0, "full file loads");
+	is_str(errtext, "", "full file: nothing printed");
+	is_str(cf.path, path, "path kept");
+	is_str(cf.host, "smtp.example.com", "host, inline comment cut");
+	is_int(cf.port, 2525, "port");
+	is_int(cf.tls, CONF_TLS_IMPLICIT, "tls implicit");
+	is_str(cf.ca_file, "/etc/ssl/test ca.pem", "ca_file with a space");
+	is_str(cf.user, "alice@example.com", "user");
+	is_str(cf.password, "s3cret;not-a-comment#x",
+	    "password: ';' and '#' without white space before stay");
+	ok(cf.password_file == NULL, "no password_file");
+	is_str(cf.helo, "mail.example.org", "helo");
+	is_int(cf.timeout, 60, "timeout");
+	is_str(cf.domain, "example.com", "domain");
+	is_str(cf.queue_dir, "/srv/spool/sendq", "queue dir");
+	is_int(cf.naliases, 2, "two aliases");
+	if (cf.naliases == 2) {
+		is_str(cf.aliases[0].name, "root", "alias 1 name");
+		is_str(cf.aliases[0].value,
+		    "ops@example.com, oncall@example.com", "alias 1 value");
+		is_int(cf.aliases[0].line, 19, "alias 1 line");
+		is_str(cf.aliases[1].name, "Postmaster", "alias 2 name");
+		is_str(cf.aliases[1].value, "root", "alias 2 value");
+		is_int(cf.aliases[1].line, 20, "alias 2 line");
+	}
+}
+
+static void
+test_defaults(void)
+{
+	is_int(load(HOST), 0, "host alone loads");
+	is_int(cf.port, 587, "default port 587");
+	is_int(cf.tls, CONF_TLS_STARTTLS, "default tls starttls");
+	is_int(cf.timeout, 300, "default timeout 300");
+	is_str(cf.queue_dir, SENDQ_SPOOLDIR, "default queue dir");
+	ok(!cf.ca_file && !cf.user && !cf.password && !cf.password_file &&
+	    !cf.helo && !cf.domain && !cf.aliases, "the rest unset");
+
+	is_int(load(HOST "tls = implicit\n"), 0, "implicit loads");
+	is_int(cf.port, 465, "implicit: default port 465");
+	is_int(load("[smarthost]\ntls = implicit\nport = 10465\n"
+	    "host = smtp.example.com\n"), 0, "implicit with port loads");
+	is_int(cf.port, 10465, "implicit: explicit port kept");
+	is_int(load(HOST "tls = none\n"), 0, "none loads");
+	is_int(cf.tls, CONF_TLS_NONE, "tls none");
+	is_int(cf.port, 587, "none: default port 587");
+	is_int(load(HOST "tls = starttls\nport = 25\n"), 0, "port 25 loads");
+	is_int(cf.port, 25, "port 25");
+
+	is_int(load("[smarthost]\nhost = 192.0.2.7\n"), 0, "IPv4 host");
+	is_int(load("[smarthost]\nhost = 2001:db8::25\n"), 0, "IPv6 host");
+	is_str(cf.host, "2001:db8::25", "IPv6 host kept bare");
+	is_int(load(HOST "helo = [192.0.2.1]\n"), 0, "helo address literal");
+	is_int(load(HOST "helo = [IPv6:2001:db8::1]\n"), 0,
+	    "helo IPv6 literal");
+	is_int(load(HOST "port = 65535\ntimeout = 3600\n"), 0,
+	    "upper bounds accepted");
+	is_int(load(HOST "port = 1\ntimeout = 1\n"), 0,
+	    "lower bounds accepted");
+	is_int(load(HOST "user = alice\npassword_file = /etc/sendq.pw\n"),
+	    0, "user with password_file");
+	is_str(cf.password_file, "/etc/sendq.pw", "password_file kept");
+
+	/* Layout that must not trip the reader. */
+	is_int(load("  [smarthost]  ; the relay\n"
+	    "\thost=smtp.example.com\n"
+	    "    port   =   2525   \n"
+	    "[ sender ]\n"
+	    "  domain = example.com\n"), 0, "indentation and spacing");
+	is_str(cf.host, "smtp.example.com", "indented host");
+	is_int(cf.port, 2525, "indented key is not a continuation");
+	is_str(cf.domain, "example.com", "[ sender ] with spaces");
+	is_str(errtext, "", "nothing printed");
+}
+
+static void
+test_refusals(void)
+{
+	refused(HOST "[smtp]\nhost = x\n", 3, "unknown section [smtp]",
+	    "unknown section");
+	refused(HOST "hots = smtp.example.com\n", 3,
+	    "unknown key \"hots\" in [smarthost]", "unknown key");
+	/* The missing host comes after, at the header's line. */
+	is_int(load("[smarthost]\nhots = smtp.example.com\n"), EX_CONFIG,
+	    "misspelt host refused");
+	{
+		char want[16384];
+
+		snprintf(want, sizeof(want), "%s", msg(2,
+		    "unknown key \"hots\" in [smarthost]"));
+		strcat(want, msg(1, "host is required in [smarthost]"));
+		is_str(errtext, want, "both problems, in order");
+	}
+	refused(HOST "[sender]\nhost = x\n", 4,
+	    "unknown key \"host\" in [sender]", "key in the wrong section");
+	refused("host = x\n" HOST, 1, "key \"host\" outside any section",
+	    "key before any section");
+	refused(HOST "port = 25\nport = 26\n", 4,
+	    "duplicate key \"port\" in [smarthost] (first on line 3)",
+	    "duplicate key");
+	refused(HOST "[smarthost]\nhost = b.example.com\n", 4,
+	    "duplicate key \"host\" in [smarthost] (first on line 2)",
+	    "duplicate key in a repeated section");
+	refused(HOST "[aliases]\nroot = a@example.com\nRoot = b@example.com\n",
+	    5, "duplicate alias \"Root\" (first on line 4)",
+	    "duplicate alias, other case");
+
+	refused(HOST "port = smtp\n", 3,
+	    "malformed port \"smtp\": not a number from 1 to 65535", "port name");
+	refused(HOST "port = 0\n", 3,
+	    "malformed port \"0\": not a number from 1 to 65535", "port 0");
+	refused(HOST "port = 65536\n", 3,
+	    "malformed port \"65536\": not a number from 1 to 65535",
+	    "port 65536");
+	refused(HOST "port = -25\n", 3,
+	    "malformed port \"-25\": not a number from 1 to 65535",
+	    "negative port");
+	refused(HOST "port = 99999999999999999999\n", 3,
+	    "malformed port \"99999999999999999999\": not a number from 1 to 65535",
+	    "huge port");
+	refused(HOST "port = 25 x\n", 3,
+	    "malformed port \"25 x\": not a number from 1 to 65535",
+	    "port with junk");
+	refused(HOST "port =\n", 3, "empty value for port", "empty port");
+	refused(HOST "tls = ssl\n", 3,
+	    "malformed tls \"ssl\": not starttls, implicit or none", "tls ssl");
+	refused(HOST "tls = STARTTLS\n", 3,
+	    "malformed tls \"STARTTLS\": not starttls, implicit or none",
+	    "tls upper case");
+	refused("[smarthost]\nhost =    ; nothing\n", 2,
+	    "empty value for host", "empty host");
+	refused("[smarthost]\nhost = smtp example.com\n", 2,
+	    "malformed host \"smtp example.com\": not a host name or IP address",
+	    "host with a space");
+	refused("[smarthost]\nhost = smtp\r.example.com\n", 2,
+	    "malformed host \"smtp .example.com\": not a host name or IP address",
+	    "host with a CR (shown as a space)");
+	refused("[smarthost]\nhost = smtp.example.com.\n", 2,
+	    "malformed host \"smtp.example.com.\": not a host name or IP address",
+	    "host with a trailing dot");
+	refused("[smarthost]\nhost = smtp://smtp.example.com\n", 2,
+	    "malformed host \"smtp://smtp.example.com\": not a host name or IP address",
+	    "host as a URL");
+	refused(HOST "ca_file = ca.pem\n", 3,
+	    "malformed ca_file \"ca.pem\": not an absolute path",
+	    "relative ca_file");
+	refused(HOST "user = a\npassword_file = ./pw\n", 4,
+	    "malformed password_file \"./pw\": not an absolute path",
+	    "relative password_file");
+	refused(HOST "[queue]\ndir = spool\n", 4,
+	    "malformed dir \"spool\": not an absolute path", "relative dir");
+	refused(HOST "helo = mail_host\n", 3,
+	    "malformed helo \"mail_host\": not a domain name or address literal",
+	    "helo with underscore");
+	refused(HOST "helo = [192.0.2.300]\n", 3,
+	    "malformed helo \"[192.0.2.300]\": not a domain name or address literal",
+	    "helo bad literal");
+	refused(HOST "[sender]\ndomain = -example.com\n", 4,
+	    "malformed domain \"-example.com\": not a domain name",
+	    "domain starting with a hyphen");
+	refused(HOST "[sender]\ndomain = ex..com\n", 4,
+	    "malformed domain \"ex..com\": not a domain name", "empty label");
+	refused(HOST "[sender]\ndomain = user@example.com\n", 4,
+	    "malformed domain \"user@example.com\": not a domain name",
+	    "domain with @");
+	refused(HOST "timeout = 0\n", 3,
+	    "malformed timeout \"0\": not a number of seconds from 1 to 3600",
+	    "timeout 0");
+	refused(HOST "timeout = 3601\n", 3,
+	    "malformed timeout \"3601\": not a number of seconds from 1 to 3600",
+	    "timeout 3601");
+	refused(HOST "timeout = 5m\n", 3,
+	    "malformed timeout \"5m\": not a number of seconds from 1 to 3600",
+	    "timeout with unit");
+	refused(HOST "user = al\tice\npassword = x\n", 3,
+	    "malformed user: control character", "user with a tab");
+	refused(HOST "user = alice\npassword = se\tcret\n", 4,
+	    "malformed password: control character",
+	    "password with a tab, not echoed");
+
+	refused("[smarthost]\nport = 25\n", 1,
+	    "host is required in [smarthost]", "missing host");
+	refused("[sender]\ndomain = example.com\n", 0,
+	    "host is required in [smarthost]", "no [smarthost] at all");
+	refused("", 0, "host is required in [smarthost]", "empty file");
+	refused(HOST "user = alice\n", 3,
+	    "user without password or password_file", "user alone");
+	refused(HOST "password = x\n", 3, "password without user",
+	    "password alone");
+	refused(HOST "password_file = /pw\n", 3,
+	    "password_file without user", "password_file alone");
+	refused(HOST "user = a\npassword_file = /pw\npassword = x\n", 5,
+	    "password and password_file are both set", "both password sources");
+	refused(HOST "tls = none\nuser = a\npassword = x\n", 3,
+	    "credentials with tls = none: AUTH would be sent in cleartext",
+	    "credentials in cleartext");
+	refused("[smarthost]\nuser = a\npassword = x\ntls = none\n"
+	    "host = smtp.example.com\n", 4,
+	    "credentials with tls = none: AUTH would be sent in cleartext",
+	    "credentials before tls = none");
+
+	refused(HOST "just some words\n", 3,
+	    "expected \"name = value\" or \"[section]\"", "line without =");
+	refused(HOST "[aliases]\nroot: ops@example.com\n", 4,
+	    "expected \"name = value\" or \"[section]\"", "name: value form");
+	refused(HOST "= value\n", 3,
+	    "expected \"name = value\" or \"[section]\"", "empty name");
+	refused(HOST "[aliases]\nroot = a@example.com,\n    b@example.com\n",
+	    5, "expected \"name = value\" or \"[section]\"",
+	    "continuation line");
+	refused(HOST "[sender\n", 3, "malformed section header: no \"]\"",
+	    "header without ]");
+	refused(HOST "[sender] domain = x\n", 3,
+	    "malformed section header: text after \"]\"", "text after ]");
+	refused(HOST "[aliases]\n* = admin@example.com\n", 4,
+	    "catch-all alias \"*\" is not supported", "catch-all");
+	refused(HOST "[aliases]\nroot@example.com = admin@example.com\n", 4,
+	    "malformed alias name \"root@example.com\": only local names "
+	    "without \"@\" can be aliased", "alias with a domain");
+	refused(HOST "[aliases]\nsome one = admin@example.com\n", 4,
+	    "malformed alias name \"some one\"", "alias with a space");
+	refused(HOST "[aliases]\nroot =\n", 4, "empty value for alias \"root\"",
+	    "empty alias");
+
+	/* Every problem is reported, each on its own line, in order. */
+	{
+		char want[16384] = "";
+
+		is_int(load("[smarthost]\nport = x\ntls = y\n[nope]\nk = v\n"
+		    "[queue]\ndir = z\n"), EX_CONFIG, "many problems");
+		strcat(want, msg(2, "malformed port \"x\": not a number from 1 to 65535"));
+		strcat(want, msg(3, "malformed tls \"y\": not starttls, implicit or none"));
+		strcat(want, msg(4, "unknown section [nope]"));
+		strcat(want, msg(7, "malformed dir \"z\": not an absolute path"));
+		strcat(want, msg(1, "host is required in [smarthost]"));
+		is_str(errtext, want, "many problems: every one, keys in an "
+		    "unknown section not repeated");
+	}
+}
+
+static void
+test_lines(void)
+{
+	char text[4096], want[256], value[CONF_LINE_MAX + 1];
+	size_t n, vlen;
+	int r;
+
+	/* A line of exactly CONF_LINE_MAX bytes: "x = " and the value. */
+	vlen = CONF_LINE_MAX - strlen("x = ");
+	memset(value, 'a', vlen);
+	value[vlen] = '\0';
+	memcpy(value + vlen - 12, "@example.com", 12);
+	n = (size_t)snprintf(text, sizeof(text),
+	    HOST "[aliases]\nx = %s\nroot = b@example.com\n", value);
+	r = load_n(text, n);
+	is_int(r, 0, "a line of CONF_LINE_MAX bytes loads");
+	ok(cf.naliases == 2 && strcmp(cf.aliases[0].value, value) == 0,
+	    "the whole long value arrives, uncut");
+	ok(cf.naliases == 2 && cf.aliases[1].line == 5,
+	    "line numbers after a long line are right");
+
+	/* The same long line as CRLF: the CR is not counted. */
+	n = (size_t)snprintf(text, sizeof(text),
+	    "[smarthost]\r\nhost = smtp.example.com\r\n[aliases]\r\nx = %s\r\n",
+	    value);
+	is_int(load_n(text, n), 0, "CONF_LINE_MAX bytes before CRLF loads");
+
+	/* One byte more is refused, and later lines keep their numbers. */
+	n = (size_t)snprintf(text, sizeof(text),
+	    HOST "[aliases]\nx = %sb\nroot = b@example.com\n[x]\n", value);
+	is_int(load_n(text, n), EX_CONFIG, "a longer line is refused");
+	snprintf(want, sizeof(want), "line longer than %d bytes",
+	    CONF_LINE_MAX);
+	{
+		char all[8192];
+
+		snprintf(all, sizeof(all), "%s", msg(4, want));
+		strcat(all, msg(6, "unknown section [x]"));
+		is_str(errtext, all, "over-long line: its number, and the "
+		    "next error's");
+	}
+
+	/* A long line goes through the same rules as a short one. */
+	n = (size_t)snprintf(text, sizeof(text),
+	    HOST "[aliases]\n\t long  =   %s   ; comment\n"
+	    "short =   a@example.com   ; comment\n", value + 400);
+	is_int(load_n(text, n), 0, "long line with a comment loads");
+	ok(cf.naliases == 2 && strcmp(cf.aliases[0].name, "long") == 0 &&
+	    strcmp(cf.aliases[0].value, value + 400) == 0,
+	    "long line: name and value trimmed, comment cut");
+	ok(cf.naliases == 2 && strcmp(cf.aliases[1].value, "a@example.com")
+	    == 0, "short line: the same");
+	n = (size_t)snprintf(text, sizeof(text),
+	    HOST "[aliases]\nlong=%s;not a comment\n", value + 400);
+	is_int(load_n(text, n), 0, "long line, ';' after no space");
+	ok(cf.naliases == 1 && strstr(cf.aliases[0].value, ";not a comment"),
+	    "long line: ';' without space before it stays in the value");
+	n = (size_t)snprintf(text, sizeof(text),
+	    HOST "[smarthost]\nport = %s\n", value + 400);
+	is_int(load_n(text, n), EX_CONFIG, "long line: the handler checks it");
+	ok(strstr(errtext, ":4: duplicate key \"port\"") == NULL &&
+	    strstr(errtext, ":4: malformed port \"aaa") != NULL,
+	    "long line: reported at its line");
+
+	/* Around inih's own line buffer: nothing is cut at any length. */
+	{
+		size_t len;
+		int all = 1;
+
+		for (len = 180; len <= 220; len++) {
+			value[len] = '\0';
+			n = (size_t)snprintf(text, sizeof(text),
+			    HOST "[aliases]\nx = %s\nroot = b@example.com\n",
+			    value);
+			value[len] = 'a';
+			if (load_n(text, n) != 0 || cf.naliases != 2 ||
+			    strlen(cf.aliases[0].value) != len ||
+			    cf.aliases[1].line != 5)
+				all = 0;
+		}
+		ok(all, "values of 180 to 220 bytes arrive whole");
+	}
+
+	/* CRLF line ends. */
+	r = load("[smarthost]\r\nhost = smtp.example.com\r\nport = 2525\r\n"
+	    "\r\n[aliases]\r\nroot = a@example.com ; c\r\n");
+	is_int(r, 0, "CRLF file loads");
+	is_str(cf.host, "smtp.example.com", "CRLF: no CR in host");
+	is_int(cf.port, 2525, "CRLF: port");
+	ok(cf.naliases == 1 && strcmp(cf.aliases[0].value, "a@example.com")
+	    == 0 && cf.aliases[0].line == 6, "CRLF: alias value and line");
+	r = load("[smarthost]\r\nhost = smtp.example.com\r\nport = x\r\n");
+	is_str(errtext, msg(3,
+	    "malformed port \"x\": not a number from 1 to 65535"),
+	    "CRLF: error line and no CR in the message");
+	is_int(load("[smarthost]\nhost = smtp.example.com"), 0,
+	    "no final line end");
+	is_str(cf.host, "smtp.example.com", "no final line end: host");
+
+	/* A UTF-8 byte order mark before the first header. */
+	is_int(load("\xef\xbb\xbf[smarthost]\nhost = smtp.example.com\n"), 0,
+	    "BOM before the first line");
+	is_str(cf.host, "smtp.example.com", "BOM: host");
+	is_int(load("\xef\xbb\xbf; comment\r\n[smarthost]\r\nhost = h.example\r\n"),
+	    0, "BOM before a comment, CRLF");
+	is_int(load("[smarthost]\n\xef\xbb\xbfhost = smtp.example.com\n"),
+	    EX_CONFIG, "BOM elsewhere is not skipped");
+
+	/* A NUL byte would cut the line short: refused. */
+	is_int(load_n(HOST "port = 25\0 junk\n", sizeof(HOST "port = 25\0 junk\n") - 1),
+	    EX_CONFIG, "NUL byte refused");
+	is_str(errtext, msg(3, "NUL byte in line"), "NUL byte: message");
+}
+
+/* The examples of sendq.ini(5) and the sample file that is installed. */
+static void
+test_examples(void)
+{
+	is_int(load("[smarthost]\nhost = smtp.example.com\nport = 587\n"
+	    "tls = starttls\nuser = alerts@example.com\n"
+	    "password_file = /etc/sendq.password\n\n[sender]\n"
+	    "domain = example.com\n\n[aliases]\nroot = ops@example.com\n"),
+	    0, "man page: submission example");
+	is_int(load("[smarthost]\nhost = smtp.example.com\n"
+	    "tls = implicit          ; port 465 is the default here\n"
+	    "user = alerts@example.com\npassword = correct-horse-battery\n"
+	    "ca_file = /etc/ssl/example-ca.pem\n"), 0,
+	    "man page: implicit TLS example");
+	is_int(cf.port, 465, "man page: implicit TLS on 465");
+	is_int(load("[smarthost]\nhost = 127.0.0.1\nport = 25\ntls = none\n"
+	    "\n[sender]\ndomain = host1.example.com\n"), 0,
+	    "man page: local relay example");
+
+	/* prove runs from the top of the tree. */
+	if (access("etc/sendq.ini", R_OK) == 0) {
+		conf_free(&cf);
+		is_int(capture(do_load, "etc/sendq.ini"), 0,
+		    "etc/sendq.ini loads");
+		is_str(cf.host, "smtp.example.com", "etc/sendq.ini: host");
+		is_int(cf.tls, CONF_TLS_STARTTLS, "etc/sendq.ini: starttls");
+		ok(cf.user == NULL && cf.naliases == 0,
+		    "etc/sendq.ini: no login, no aliases");
+	} else
+		printf("# etc/sendq.ini not found from here; not checked\n");
+}
+
+static int
+do_open_missing(void *p)
+{
+	(void)p;
+	return conf_load(&cf, "/nonexistent-sendq/sendq.ini");
+}
+
+static int
+do_open_dir(void *p)
+{
+	return conf_load(&cf, p);
+}
+
+static void
+test_files(void)
+{
+	int r;
+
+	conf_free(&cf);
+	r = capture(do_open_missing, NULL);
+	is_int(r, EX_CONFIG, "missing file: EX_CONFIG");
+	is_str(errtext, "sendmail: /nonexistent-sendq/sendq.ini: "
+	    "No such file or directory\n", "missing file: message");
+	conf_free(&cf);
+	r = capture(do_open_dir, dir);
+	is_int(r, EX_CONFIG, "directory: EX_CONFIG");
+	ok(strstr(errtext, "Is a directory") != NULL, "directory: message");
+}
+
+static char *pw_got;
+static int pw_none;
+
+static int
+do_password(void *p)
+{
+	(void)p;
+	free(pw_got);
+	pw_got = conf_password(&cf, &pw_none);
+	return 0;
+}
+
+static void
+test_password(void)
+{
+	char pwfile[4300], text[8192];
+
+	is_int(load(HOST "user = a\npassword = hunter2\n"), 0, "password");
+	capture(do_password, NULL);
+	is_str(pw_got, "hunter2", "conf_password: password");
+	is_int(pw_none, 0, "conf_password: not none");
+
+	snprintf(pwfile, sizeof(pwfile), "%s/pw", dir);
+	write_file(pwfile, "from file\r\nsecond line\n", 23);
+	snprintf(text, sizeof(text), HOST "user = a\npassword_file = %s\n",
+	    pwfile);
+	is_int(load(text), 0, "password_file");
+	capture(do_password, NULL);
+	is_str(pw_got, "from file", "conf_password: first line, no CRLF");
+	is_str(errtext, "", "conf_password: nothing printed");
+
+	write_file(pwfile, "no line end", 11);
+	capture(do_password, NULL);
+	is_str(pw_got, "no line end", "conf_password: no line end");
+
+	write_file(pwfile, "\n", 1);
+	capture(do_password, NULL);
+	ok(pw_got == NULL, "conf_password: empty first line refused");
+	snprintf(text, sizeof(text), "sendmail: %s: empty password file\n",
+	    pwfile);
+	is_str(errtext, text, "conf_password: empty message");
+	write_file(pwfile, "", 0);
+	capture(do_password, NULL);
+	ok(pw_got == NULL, "conf_password: empty file refused");
+	is_str(errtext, text, "conf_password: empty file message");
+
+	unlink(pwfile);
+	capture(do_password, NULL);
+	ok(pw_got == NULL && pw_none == 0, "conf_password: missing file");
+	snprintf(text, sizeof(text), "sendmail: %s: No such file or directory\n",
+	    pwfile);
+	is_str(errtext, text, "conf_password: missing file message");
+
+	is_int(load(HOST), 0, "no credentials");
+	capture(do_password, NULL);
+	ok(pw_got == NULL && pw_none == 1, "conf_password: none");
+	is_str(errtext, "", "conf_password: none prints nothing");
+}
+
+static void
+test_domain(void)
+{
+	char *d;
+
+	is_int(load(HOST "[sender]\ndomain = example.com\n"), 0, "domain set");
+	d = conf_domain(&cf);
+	is_str(d, "example.com", "conf_domain: [sender] domain");
+	free(d);
+	is_int(load(HOST), 0, "domain unset");
+	d = conf_domain(&cf);
+	ok(d && *d && strspn(d, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == strlen(d),
+	    "conf_domain: this host's name, \"%s\"", d ? d : "(null)");
+	free(d);
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/sendq-conf.XXXXXX",
+	    tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp");
+	snprintf(path, sizeof(path), "%s/sendq.ini", dir);
+	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+
+	test_full();
+	test_defaults();
+	test_refusals();
+	test_lines();
+	test_examples();
+	test_files();
+	test_password();
+	test_domain();
+
+	conf_free(&cf);
+	free(pw_got);
+	unlink(path);
+	unlink(errpath);
+	rmdir(dir);
+	return done_testing();
+}
