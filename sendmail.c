@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -105,6 +106,47 @@ run_runner(const struct opts *o, const char *conf_path, const char *mode,
 	return WEXITSTATUS(status);
 }
 
+/*
+ * 1 when a queue runner daemon (sendmail -q<interval>) holds its lock: it
+ * watches the queue and takes the new message itself.
+ */
+static int
+daemon_running(const struct conf *c)
+{
+	char path[PATH_MAX];
+	int fd, busy;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/runner.lock",
+	    c->queue_dir) >= sizeof(path))
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+/* -q: the runner takes this process over (a daemon keeps our pid). */
+static int
+exec_runner(const struct opts *o, const char *conf_path, const char *qarg)
+{
+	char path[PATH_MAX];
+	const char *argv[6];
+	int argc = 0;
+
+	argv[argc++] = "sendq-runner";
+	if (o->verbose)
+		argv[argc++] = "-v";
+	argv[argc++] = "-C";
+	argv[argc++] = conf_path;
+	argv[argc++] = qarg;
+	argv[argc] = NULL;
+	fflush(NULL);
+	execv(runner_path(path, sizeof(path)), (char *const *)argv);
+	log_errno(NULL, "%s", path);
+	return EX_OSERR;
+}
+
 static int
 send_mail(const struct conf *c, const struct opts *o)
 {
@@ -120,7 +162,8 @@ send_mail(const struct conf *c, const struct opts *o)
 		if (!o->verbose) {
 			/* Queued is success: a runner that cannot start now
 			 * leaves the message for the next queue run. */
-			run_runner(o, c->path, "-I", id, 0);
+			if (!daemon_running(c))
+				run_runner(o, c->path, "-I", id, 0);
 			return 0;
 		}
 		/* -v shows the conversation, so it waits */
@@ -175,8 +218,13 @@ main(int argc, char *argv[])
 		rc = submit_verify(&c, &o);
 		break;
 	case OPTS_MODE_QUEUE:
-		snprintf(qarg, sizeof(qarg), "-q%s", o.queue_arg);
-		rc = run_runner(&o, c.path, qarg, NULL, 1);
+		if ((size_t)snprintf(qarg, sizeof(qarg), "-q%s", o.queue_arg) >=
+		    sizeof(qarg)) {
+			log_err(NULL, "-q: argument too long");
+			rc = EX_USAGE;
+			break;
+		}
+		rc = exec_runner(&o, c.path, qarg);
 		break;
 	case OPTS_MODE_SMTP:
 		log_err(NULL, "-bs: not supported yet");

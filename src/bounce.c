@@ -147,11 +147,13 @@ bounce_build(const char *domain, const struct spool_msg *m,
 
 int
 bounce_queue(const struct conf *c, const char *domain,
-    const struct spool_msg *m, const char *rcpt, char id[SPOOL_ID_MAX])
+    const struct spool_msg *m, const struct addr_list *rcpts,
+    char id[SPOOL_ID_MAX])
 {
 	struct spool_new sp;
 	struct buf b;
 	char t[32];
+	size_t i;
 	int saved;
 
 	if (spool_create(&sp, c->queue_dir) == -1)
@@ -160,9 +162,13 @@ bounce_queue(const struct conf *c, const char *domain,
 	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
 	if (spool_put_str(&sp, 'T', t) == -1 ||
 	    spool_put_str(&sp, 'U', "0 MAILER-DAEMON") == -1 ||
-	    spool_put_str(&sp, 'F', "") == -1 ||
-	    spool_put_str(&sp, 'R', rcpt) == -1 ||
-	    bounce_build(domain, m, rcpt, sp.id, &b) == -1 ||
+	    spool_put_str(&sp, 'F', "") == -1)
+		goto fail;
+	for (i = 0; i < rcpts->n; i++)
+		if (spool_put_str(&sp, 'R', rcpts->v[i]) == -1)
+			goto fail;
+	/* To: names the sender as the message had it */
+	if (bounce_build(domain, m, m->sender, sp.id, &b) == -1 ||
 	    spool_put_content(&sp, b.data, b.len) == -1)
 		goto fail;
 	buf_free(&b);

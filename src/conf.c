@@ -72,6 +72,10 @@ enum conf_key {
 	KEY_TIMEOUT,
 	KEY_DOMAIN,
 	KEY_DIR,
+	KEY_RETRY_FIRST,
+	KEY_RETRY_MAX,
+	KEY_LIFETIME,
+	KEY_PER_CONNECTION,
 	KEY_COUNT
 };
 
@@ -90,12 +94,24 @@ static const struct {
 	[KEY_TIMEOUT] = { SECT_SMARTHOST, "timeout" },
 	[KEY_DOMAIN] = { SECT_SENDER, "domain" },
 	[KEY_DIR] = { SECT_QUEUE, "dir" },
+	[KEY_RETRY_FIRST] = { SECT_QUEUE, "retry_first" },
+	[KEY_RETRY_MAX] = { SECT_QUEUE, "retry_max" },
+	[KEY_LIFETIME] = { SECT_QUEUE, "lifetime" },
+	[KEY_PER_CONNECTION] = { SECT_QUEUE, "per_connection" },
 };
 
 #define CONF_PORT_STARTTLS 587
 #define CONF_PORT_IMPLICIT 465
 #define CONF_TIMEOUT_DEFAULT 300
 #define CONF_TIMEOUT_MAX 3600
+/* Near Postfix's minimal_backoff_time, maximal_backoff_time and
+ * maximal_queue_lifetime. */
+#define CONF_RETRY_FIRST_DEFAULT 300
+#define CONF_RETRY_MAX_DEFAULT 3600
+#define CONF_LIFETIME_DEFAULT (5 * 86400)
+#define CONF_PER_CONNECTION_DEFAULT 100
+#define CONF_PER_CONNECTION_MAX 100000
+#define CONF_DURATION_MAX (365UL * 86400)
 /* RFC 1035 and RFC 5321 4.5.3.1.2. */
 #define CONF_LABEL_MAX 63
 #define CONF_DOMAIN_MAX 255
@@ -290,6 +306,63 @@ conf_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
+}
+
+int
+conf_duration(const char *s, unsigned long *secs)
+{
+	unsigned long total = 0, v;
+	int digits;
+
+	if (*s == '\0')
+		return -1;
+	while (*s) {
+		v = 0;
+		digits = 0;
+		while (*s >= '0' && *s <= '9') {
+			v = v * 10 + (unsigned long)(*s++ - '0');
+			if (v > CONF_DURATION_MAX)
+				return -1;
+			digits++;
+		}
+		if (digits == 0)
+			return -1;
+		switch (*s) {
+		case 'd':
+			v *= 24;
+			/* FALLTHROUGH */
+		case 'h':
+			v *= 60;
+			/* FALLTHROUGH */
+		case 'm':
+			v *= 60;
+			/* FALLTHROUGH */
+		case 's':
+			s++;
+			break;
+		case '\0':
+			/* a bare number is minutes, as in Sendmail */
+			v *= 60;
+			break;
+		default:
+			return -1;
+		}
+		total += v;
+		if (total > CONF_DURATION_MAX)
+			return -1;
+	}
+	*secs = total;
+	return 0;
+}
+
+static void
+conf_set_duration(struct conf_parse *st, const char *name, const char *value,
+    unsigned long min, unsigned long *out)
+{
+	if (conf_duration(value, out) == -1 || *out < min)
+		conf_error(st, st->lineno, "malformed %s \"%s\": not a duration "
+		    "such as 90s, 5m, 1h or 5d, from %lus to 365d", name, value,
+		    min);
 }
 
 /* 1 if name may be an alias: a local part of atext characters and dots. */
@@ -500,6 +573,22 @@ conf_set(struct conf_parse *st, const char *name, const char *value)
 	case KEY_DIR:
 		conf_path(st, name, value, &c->queue_dir);
 		break;
+	case KEY_RETRY_FIRST:
+		conf_set_duration(st, name, value, 1, &c->retry_first);
+		break;
+	case KEY_RETRY_MAX:
+		conf_set_duration(st, name, value, 1, &c->retry_max);
+		break;
+	case KEY_LIFETIME:
+		conf_set_duration(st, name, value, 0, &c->lifetime);
+		break;
+	case KEY_PER_CONNECTION:
+		if (conf_uint(value, 1, CONF_PER_CONNECTION_MAX,
+		    &c->per_connection) == -1)
+			conf_error(st, st->lineno, "malformed per_connection "
+			    "\"%s\": not a number from 1 to %u", value,
+			    CONF_PER_CONNECTION_MAX);
+		break;
 	case KEY_COUNT:
 		break;
 	}
@@ -676,6 +765,17 @@ conf_finish(struct conf_parse *st)
 		c->timeout = CONF_TIMEOUT_DEFAULT;
 	if (c->queue_dir == NULL && !kl[KEY_DIR])
 		c->queue_dir = conf_strdup(st, SENDQ_SPOOLDIR);
+	if (!kl[KEY_RETRY_FIRST])
+		c->retry_first = CONF_RETRY_FIRST_DEFAULT;
+	if (!kl[KEY_RETRY_MAX])
+		c->retry_max = CONF_RETRY_MAX_DEFAULT;
+	if (!kl[KEY_LIFETIME])
+		c->lifetime = CONF_LIFETIME_DEFAULT;
+	if (c->per_connection == 0)
+		c->per_connection = CONF_PER_CONNECTION_DEFAULT;
+	if (c->retry_max < c->retry_first)
+		conf_error(st, kl[KEY_RETRY_MAX] ? kl[KEY_RETRY_MAX] :
+		    kl[KEY_RETRY_FIRST], "retry_max is shorter than retry_first");
 }
 
 int

@@ -48,6 +48,10 @@ struct conf {
 
 	/* [queue] */
 	char *queue_dir;	/* default SPOOLDIR */
+	unsigned long retry_first;	/* seconds before the first retry: 300 */
+	unsigned long retry_max;	/* cap on the time between tries: 3600 */
+	unsigned long lifetime;		/* give up after this long: 5 days */
+	unsigned per_connection;	/* messages per SMTP connection: 100 */
 
 	/* [aliases] */
 	struct conf_alias *aliases;
@@ -74,6 +78,13 @@ char *conf_password(const struct conf *c, int *none);
  * name (never "localhost" when the host has a better one). Returns a
  * string the caller frees, NULL on ENOMEM. */
 char *conf_domain(const struct conf *c);
+
+/*
+ * Parses a duration in Sendmail's form: digits followed by s, m, h or d,
+ * repeated ("1h30m"); bare digits are minutes. At most 365 days.
+ * Returns 0 with *secs, or -1.
+ */
+int conf_duration(const char *s, unsigned long *secs);
 
 void conf_free(struct conf *c);
 

@@ -21,11 +21,6 @@
 #include "relay.h"
 #include "spool.h"
 
-/* Retry schedule, near Postfix's: the first retry after about five
- * minutes, doubling up to about an hour, for five days. */
-#define DELIVER_RETRY_FIRST 300
-#define DELIVER_RETRY_MAX 3600
-#define DELIVER_LIFETIME (5 * 86400)
 /* A queue file without its end record and without a writer. */
 #define DELIVER_STALE 86400
 
@@ -35,11 +30,14 @@ struct deliver {
 	int verbose;
 	int qfd;
 	struct relay *relay;
+	unsigned on_relay;		/* messages sent on this connection */
 	int reconnects;
 	struct relay_reply down;	/* why the smarthost is unusable now */
 	int sent, deferred, failed;
 	char *chunk;
 	char *domain;
+	int counting;			/* outcomes count for the exit status */
+	struct addr_list *touched;	/* ids this pass opened, or NULL */
 	struct queue_ids bounces;	/* queued in this pass, sent at its end */
 };
 
@@ -85,16 +83,17 @@ deliver_selected(const struct deliver_sel *sel, const struct spool_msg *m)
 	return 1;
 }
 
+/* Exponential backoff from retry_first, doubling up to retry_max. */
 static time_t
-deliver_backoff(unsigned attempts)
+deliver_backoff(const struct conf *c, unsigned attempts)
 {
 	uint32_t r = 0;
-	time_t d = DELIVER_RETRY_FIRST;
+	time_t d = (time_t)c->retry_first;
 
-	while (attempts-- > 1 && d < DELIVER_RETRY_MAX)
+	while (attempts-- > 1 && d < (time_t)c->retry_max)
 		d *= 2;
-	if (d > DELIVER_RETRY_MAX)
-		d = DELIVER_RETRY_MAX;
+	if (d > (time_t)c->retry_max)
+		d = (time_t)c->retry_max;
 	/* +-20% so that messages deferred together do not retry in step */
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = (uint32_t)getpid();
@@ -148,7 +147,9 @@ deliver_record(struct deliver *d, struct spool_msg *m, size_t i,
 	    deliver_status(st), text);
 	if (d->verbose && st != SPOOL_SENT)
 		log_err(m->rcpt[i].addr, "%s: %s", deliver_status(st), text);
-	if (st == SPOOL_SENT)
+	if (!d->counting)
+		;
+	else if (st == SPOOL_SENT)
 		d->sent++;
 	else if (st == SPOOL_FAILED)
 		d->failed++;
@@ -159,8 +160,13 @@ deliver_record(struct deliver *d, struct spool_msg *m, size_t i,
 static int
 deliver_connect(struct deliver *d)
 {
+	if (d->relay && d->on_relay >= d->c->per_connection) {
+		relay_close(d->relay);
+		d->relay = NULL;
+	}
 	if (d->relay)
 		return 0;
+	d->on_relay = 0;
 	if (d->down.text || d->down.code)
 		return -1;
 	if (relay_open(&d->relay, d->c, d->password, d->verbose, &d->down) == 0)
@@ -208,6 +214,7 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
 	rm.read = deliver_read;
 	rm.ctx = &rd;
 	memset(&res, 0, sizeof(res));
+	d->on_relay++;
 	rc = relay_send(d->relay, &rm, &res);
 	/* The commit point: each outcome is on disk before anything else. */
 	for (j = 0; j < n; j++)
@@ -226,6 +233,7 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
 }
 
 static int deliver_report(struct deliver *, struct spool_msg *);
+static int deliver_move(struct deliver *, const char *, const char *);
 
 static void
 deliver_finish(struct deliver *d, struct spool_msg *m)
@@ -233,7 +241,7 @@ deliver_finish(struct deliver *d, struct spool_msg *m)
 	time_t now = time(NULL);
 	size_t i;
 
-	if (!spool_done(m) && now - m->arrival >= DELIVER_LIFETIME) {
+	if (!spool_done(m) && now - m->arrival >= (time_t)d->c->lifetime) {
 		for (i = 0; i < m->nrcpt; i++) {
 			struct relay_reply r = { 0, NULL };
 			struct buf b;
@@ -250,7 +258,7 @@ deliver_finish(struct deliver *d, struct spool_msg *m)
 		}
 	}
 	if (!spool_done(m)) {
-		if (spool_attempt(m, now, now + deliver_backoff(m->attempts + 1)) == -1)
+		if (spool_attempt(m, now, now + deliver_backoff(d->c, m->attempts + 1)) == -1)
 			log_mail(LOG_ERR, "%s: cannot record the attempt: %m", m->id);
 		return;
 	}
@@ -267,37 +275,25 @@ deliver_finish(struct deliver *d, struct spool_msg *m)
 		log_mail(LOG_INFO, "%s: removed", m->id);
 }
 
-/* Moves m to DIR/failed, where mailq shows it and nothing retries it. */
+/* Where a bounce goes: the sender, through the aliases when it is one
+ * of ours. 0 or -1 (ENOMEM). */
 static int
-deliver_keep_failed(struct deliver *d, const struct spool_msg *m)
+deliver_bounce_rcpts(struct deliver *d, const char *sender,
+    struct addr_list *out)
 {
-	char to[SPOOL_ID_MAX + 16];
-
-	if (mkdirat(d->qfd, "../failed", 0700) == -1 && errno != EEXIST)
-		return -1;
-	snprintf(to, sizeof(to), "../failed/%s", m->id);
-	return renameat(d->qfd, m->id, d->qfd, to);
-}
-
-/* The address a bounce goes to: the sender, through the aliases when it
- * is one of ours. NULL on ENOMEM. */
-static char *
-deliver_bounce_rcpt(struct deliver *d, const char *sender)
-{
-	struct addr_list l;
 	const char *at = strrchr(sender, '@');
-	char *local, *r;
+	char *local;
+	int rc;
 
 	if (at == NULL || strcasecmp(at + 1, d->domain) != 0)
-		return strdup(sender);
+		return addr_list_add(out, sender);
 	if ((local = strndup(sender, (size_t)(at - sender))) == NULL)
-		return NULL;
-	addr_list_init(&l);
-	r = alias_expand(d->c, local, d->domain, &l) == 0 && l.n > 0 ?
-	    strdup(l.v[0]) : strdup(sender);
-	addr_list_free(&l);
+		return -1;
+	rc = alias_expand(d->c, local, d->domain, out);
 	free(local);
-	return r;
+	if (rc == 0 && out->n == 0)
+		rc = addr_list_add(out, sender);
+	return rc;
 }
 
 /*
@@ -308,7 +304,8 @@ deliver_bounce_rcpt(struct deliver *d, const char *sender)
 static int
 deliver_report(struct deliver *d, struct spool_msg *m)
 {
-	char id[SPOOL_ID_MAX], *rcpt, **v;
+	struct addr_list rcpts;
+	char id[SPOOL_ID_MAX], **v;
 	size_t i;
 
 	for (i = 0; i < m->nrcpt; i++)
@@ -320,7 +317,7 @@ deliver_report(struct deliver *d, struct spool_msg *m)
 		return 0;
 	if (m->sender[0] == '\0') {
 		/* Never bounce a bounce; never drop one either. */
-		if (deliver_keep_failed(d, m) == -1) {
+		if (deliver_move(d, m->id, "failed") == -1) {
 			log_mail(LOG_ERR, "%s: cannot move to failed/: %m", m->id);
 			return -1;
 		}
@@ -328,15 +325,16 @@ deliver_report(struct deliver *d, struct spool_msg *m)
 		    m->id);
 		return 1;
 	}
-	if ((rcpt = deliver_bounce_rcpt(d, m->sender)) == NULL ||
-	    bounce_queue(d->c, d->domain, m, rcpt, id) == -1) {
+	addr_list_init(&rcpts);
+	if (deliver_bounce_rcpts(d, m->sender, &rcpts) == -1 ||
+	    bounce_queue(d->c, d->domain, m, &rcpts, id) == -1) {
 		log_mail(LOG_ERR, "%s: cannot queue a bounce: %m", m->id);
-		free(rcpt);
+		addr_list_free(&rcpts);
 		return -1;
 	}
+	addr_list_free(&rcpts);
 	log_mail(LOG_INFO, "%s: sender non-delivery notification: %s",
 	    m->id, id);
-	free(rcpt);
 	if (spool_mark_bounced(m) == -1) {
 		log_mail(LOG_ERR, "%s: cannot record the bounce: %m", m->id);
 		return -1;
@@ -369,8 +367,9 @@ deliver_message(struct deliver *d, struct spool_msg *m)
 	deliver_finish(d, m);
 }
 
+/* 1 when id is one the caller named (or no ids were named). */
 static int
-deliver_wanted(const struct deliver_sel *sel, const char *id)
+deliver_named(const struct deliver_sel *sel, const char *id)
 {
 	size_t i;
 
@@ -382,15 +381,31 @@ deliver_wanted(const struct deliver_sel *sel, const char *id)
 	return 0;
 }
 
+/* Moves a queue file to DIR/sub/, where mailq shows it and no runner
+ * touches it again. */
+static int
+deliver_move(struct deliver *d, const char *id, const char *sub)
+{
+	char to[SPOOL_ID_MAX + 32];
+
+	snprintf(to, sizeof(to), "../%s", sub);
+	if (mkdirat(d->qfd, to, 0700) == -1 && errno != EEXIST)
+		return -1;
+	snprintf(to, sizeof(to), "../%s/%s", sub, id);
+	return renameat(d->qfd, id, d->qfd, to);
+}
+
 static void
 deliver_one(struct deliver *d, const struct deliver_sel *sel, const char *id)
 {
 	struct spool_msg m;
 	const char *why;
 	time_t now = time(NULL);
-	int rc;
+	int rc, named = deliver_named(sel, id);
 
-	rc = spool_open(&m, d->qfd, id, 0, 0, &why);
+	if (!named && !sel->fresh)
+		return;
+	rc = spool_open(&m, d->qfd, id, SPOOL_FILE_MAX, 0, &why);
 	switch (rc) {
 	case 0:
 		break;
@@ -402,24 +417,37 @@ deliver_one(struct deliver *d, const struct deliver_sel *sel, const char *id)
 			    id);
 		return;
 	case SPOOL_BAD:
-		log_mail(LOG_CRIT, "%s: damaged queue file: %s", id, why);
+		/* Moved aside, never retried and never fatal to the run. */
+		if (deliver_move(d, id, "corrupt") == 0)
+			log_mail(LOG_CRIT, "%s: damaged queue file moved to corrupt/: %s",
+			    id, why);
+		else
+			log_mail(LOG_CRIT, "%s: damaged queue file (%s), cannot move it: %m",
+			    id, why);
 		return;
 	default:
 		if (errno != ENOENT)
 			log_mail(LOG_ERR, "%s: %m", id);
 		return;
 	}
-	if (deliver_selected(sel, &m) &&
-	    (sel->force || m.next_try <= now))
+	if (d->touched)
+		addr_list_add(d->touched, id);
+	/* Besides the named messages, -I takes any that was never tried:
+	 * after a burst of submissions, one runner carries them all over
+	 * one connection while the others find them locked or gone. */
+	if (named ? deliver_selected(sel, &m) && (sel->force || m.next_try <= now) :
+	    m.attempts == 0 && spool_done(&m) == 0) {
+		d->counting = named;
 		deliver_message(d, &m);
+	}
 	spool_close(&m);
 }
 
 int
 deliver_pass(const struct conf *c, const char *password,
-    const struct deliver_sel *sel, int verbose)
+    const struct deliver_sel *sel, int verbose, struct addr_list *touched)
 {
-	struct deliver_sel all = { NULL, 0, NULL, NULL, NULL, 1 };
+	struct deliver_sel all = { NULL, 0, NULL, NULL, NULL, 1, 0 };
 	struct queue_ids ids;
 	struct deliver d;
 	size_t i;
@@ -429,6 +457,7 @@ deliver_pass(const struct conf *c, const char *password,
 	d.c = c;
 	d.password = password;
 	d.verbose = verbose;
+	d.touched = touched;
 	if ((d.qfd = queue_open(c->queue_dir)) == -1) {
 		if (errno == ENOENT)
 			return 0;
@@ -449,8 +478,7 @@ deliver_pass(const struct conf *c, const char *password,
 		return EX_OSERR;
 	}
 	for (i = 0; i < ids.n; i++)
-		if (deliver_wanted(sel, ids.v[i]))
-			deliver_one(&d, sel, ids.v[i]);
+		deliver_one(&d, sel, ids.v[i]);
 	/* Bounces queued in this pass go out over the same connection. */
 	for (i = 0; i < d.bounces.n; i++)
 		deliver_one(&d, &all, d.bounces.v[i]);

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "addr.h"
 #include "conf.h"
 
 /*
@@ -18,6 +19,7 @@ struct deliver_sel {
 	const char *rcpt_sub;	/* -qR: substring of a recipient */
 	const char *sender_sub;	/* -qS: substring of the sender */
 	int force;		/* deliver even when not yet due */
+	int fresh;		/* with ids: also every message never tried */
 };
 
 /*
@@ -25,9 +27,11 @@ struct deliver_sel {
  * Returns 0 when every selected message was delivered or nothing was due,
  * EX_UNAVAILABLE when a recipient was refused for good, EX_TEMPFAIL when
  * one was deferred, or another sysexits code for trouble with the queue
- * itself (printed).
+ * itself (printed). With ids, only their outcomes count. touched, when
+ * not NULL, gets every id the pass opened for delivery (the daemon's
+ * inotify watch sees those closes and must not take them for new mail).
  */
 int deliver_pass(const struct conf *c, const char *password,
-    const struct deliver_sel *sel, int verbose);
+    const struct deliver_sel *sel, int verbose, struct addr_list *touched);
 
 #endif

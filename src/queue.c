@@ -7,24 +7,31 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
 #include "spool.h"
 
-int
-queue_open(const char *dir)
+static int
+queue_open_sub(const char *dir, const char *sub)
 {
 	struct buf p;
 	int fd;
 
 	buf_init(&p, 4096);
-	if (buf_printf(&p, "%s/q", dir) == -1)
+	if (buf_printf(&p, "%s/%s", dir, sub) == -1)
 		return -1;
 	fd = open(p.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	buf_free(&p);
 	return fd;
+}
+
+int
+queue_open(const char *dir)
+{
+	return queue_open_sub(dir, "q");
 }
 
 static int
@@ -95,80 +102,97 @@ queue_ids_free(struct queue_ids *ids)
 }
 
 static void
-queue_list_one(FILE *out, const struct spool_msg *m)
+queue_list_one(FILE *out, const struct spool_msg *m, int failed)
 {
-	char when[32];
+	char when[32], id[SPOOL_ID_MAX + 1];
 	struct tm tm;
 	size_t i;
 
 	localtime_r(&m->arrival, &tm);
 	strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm);
-	fprintf(out, "%-18s %8llu %-20s  %s\n", m->id,
+	/* '!' marks what no runner will retry, as Postfix marks held mail */
+	snprintf(id, sizeof(id), "%s%s", m->id, failed ? "!" : "");
+	fprintf(out, "%-19s %8llu %-20s  %s\n", id,
 	    (unsigned long long)m->size, when,
 	    m->sender[0] ? m->sender : "MAILER-DAEMON");
 	for (i = 0; i < m->nrcpt; i++) {
-		if (m->rcpt[i].state != SPOOL_PENDING)
+		if (m->rcpt[i].state == SPOOL_SENT)
 			continue;
 		if (m->rcpt[i].reply && m->rcpt[i].reply[0]) {
-			/* Replies were sanitised when recorded; they are
-			 * sanitised again in case the file was not ours. */
+			/* Replies were sanitised when recorded; again here in
+			 * case the file was not written by a runner. */
 			char *r = strdup(m->rcpt[i].reply);
 
 			if (r) {
 				log_sanitize(r);
-				fprintf(out, "%51s(%s)\n", "", r);
+				fprintf(out, "%52s(%s)\n", "", r);
 				free(r);
 			}
 		}
-		fprintf(out, "%51s%s\n", "", m->rcpt[i].addr);
+		fprintf(out, "%52s%s\n", "", m->rcpt[i].addr);
 	}
 	fputc('\n', out);
 }
 
-int
-queue_list(const struct conf *c, FILE *out)
+struct queue_total {
+	unsigned long long bytes;
+	size_t shown;
+};
+
+/* Lists DIR/sub; a missing directory is an empty one. */
+static int
+queue_list_dir(const struct conf *c, const char *sub, FILE *out,
+    struct queue_total *t)
 {
 	struct queue_ids ids;
 	struct spool_msg m;
-	unsigned long long bytes = 0;
 	const char *why;
-	size_t i, shown = 0;
+	size_t i;
 	uid_t me = getuid();
-	int qfd, rc;
+	int qfd;
 
-	if ((qfd = queue_open(c->queue_dir)) == -1) {
-		if (errno == ENOENT) {
-			fprintf(out, "Mail queue is empty\n");
+	if ((qfd = queue_open_sub(c->queue_dir, sub)) == -1) {
+		if (errno == ENOENT)
 			return 0;
-		}
-		log_errno("queue", "%s", c->queue_dir);
+		log_errno("queue", "%s/%s", c->queue_dir, sub);
 		return EX_TEMPFAIL;
 	}
 	if (queue_scan(qfd, &ids) == -1) {
-		log_errno("queue", "%s", c->queue_dir);
+		log_errno("queue", "%s/%s", c->queue_dir, sub);
 		close(qfd);
 		return EX_TEMPFAIL;
 	}
 	for (i = 0; i < ids.n; i++) {
-		rc = spool_open(&m, qfd, ids.v[i], 0, 1, &why);
-		if (rc != 0)
+		if (spool_open(&m, qfd, ids.v[i], SPOOL_FILE_MAX, 1, &why) != 0)
 			continue;	/* being written, gone, or not ours */
 		if (me == 0 || m.uid == me) {
-			if (shown++ == 0)
-				fprintf(out, "%-18s %8s %-20s  %s\n", "-Queue ID-",
+			if (t->shown++ == 0)
+				fprintf(out, "%-19s %8s %-20s  %s\n", "-Queue ID-",
 				    "--Size--", "----Arrival Time----",
 				    "-Sender/Recipient-------");
-			queue_list_one(out, &m);
-			bytes += m.size;
+			queue_list_one(out, &m, strcmp(sub, "q") != 0);
+			t->bytes += m.size;
 		}
 		spool_close(&m);
 	}
 	queue_ids_free(&ids);
 	close(qfd);
-	if (shown == 0)
+	return 0;
+}
+
+int
+queue_list(const struct conf *c, FILE *out)
+{
+	struct queue_total t = { 0, 0 };
+	int rc;
+
+	if ((rc = queue_list_dir(c, "q", out, &t)) != 0 ||
+	    (rc = queue_list_dir(c, "failed", out, &t)) != 0)
+		return rc;
+	if (t.shown == 0)
 		fprintf(out, "Mail queue is empty\n");
 	else
 		fprintf(out, "-- %llu Kbytes in %zu Request%s.\n",
-		    (bytes + 1023) / 1024, shown, shown == 1 ? "" : "s");
+		    (t.bytes + 1023) / 1024, t.shown, t.shown == 1 ? "" : "s");
 	return 0;
 }

@@ -5,13 +5,27 @@
  *
  *	sendq-runner [-v] [-C FILE] -I ID [ID ...]
  *	sendq-runner [-v] [-C FILE] -q[ARG]
+ *
+ * With an interval (-q30m) it stays: a pass every interval, and a pass as
+ * soon as a submitter closes a new queue file (inotify on DIR/q). While it
+ * runs it holds DIR/runner.lock, which tells sendmail that nobody else
+ * needs to be started for a new message.
  */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -27,9 +41,19 @@ runner_usage(void)
 	return EX_USAGE;
 }
 
+static volatile sig_atomic_t runner_stop;
+
+static void
+runner_on_signal(int sig)
+{
+	(void)sig;
+	runner_stop = 1;
+}
+
 /* -q's argument: empty, an interval, or I/R/S followed by a substring. */
 static int
-runner_queue_arg(const char *a, struct deliver_sel *sel)
+runner_queue_arg(const char *a, struct deliver_sel *sel,
+    unsigned long *interval)
 {
 	switch (a[0]) {
 	case '\0':
@@ -47,8 +71,107 @@ runner_queue_arg(const char *a, struct deliver_sel *sel)
 		sel->force = 1;
 		return 0;
 	}
-	/* An interval: repeated runs come with the queue runner; one pass
-	 * now is what a caller of -q30m minimally expects. */
+	if (conf_duration(a, interval) == -1 || *interval == 0) {
+		log_err(NULL, "-q%s: not an interval such as 30s, 15m, 1h", a);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the pending inotify events; 1 if one names a file this runner
+ * did not open itself in its last pass (so: new mail). */
+static int
+runner_events(int ifd, const struct addr_list *touched)
+{
+	char ev[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *e;
+	ssize_t n;
+	char *p;
+	int fresh = 0;
+
+	while ((n = read(ifd, ev, sizeof(ev))) > 0) {
+		for (p = ev; p < ev + n; p += sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)p;
+			if (e->mask & IN_Q_OVERFLOW)
+				fresh = 1;
+			else if (e->len && !addr_list_has(touched, e->name))
+				fresh = 1;
+		}
+	}
+	return fresh;
+}
+
+/*
+ * The daemon: passes until SIGTERM or SIGINT. Returns a sysexits code.
+ */
+static int
+runner_daemon(const struct conf *c, const char *password,
+    const struct deliver_sel *sel, unsigned long interval, int verbose)
+{
+	struct addr_list touched;
+	struct sigaction sa;
+	struct pollfd pfd;
+	char path[PATH_MAX];
+	time_t next;
+	int lfd, ifd, rc;
+
+	snprintf(path, sizeof(path), "%s/q", c->queue_dir);
+	if ((mkdir(c->queue_dir, 0700) == -1 && errno != EEXIST) ||
+	    (mkdir(path, 0700) == -1 && errno != EEXIST)) {
+		log_errno("queue", "%s", path);
+		return EX_TEMPFAIL;
+	}
+	snprintf(path, sizeof(path), "%s/runner.lock", c->queue_dir);
+	lfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lfd == -1) {
+		log_errno("queue", "%s", path);
+		return EX_TEMPFAIL;
+	}
+	if (flock(lfd, LOCK_EX | LOCK_NB) == -1) {
+		log_err("queue", "another queue runner holds %s", path);
+		close(lfd);
+		return EX_TEMPFAIL;
+	}
+	snprintf(path, sizeof(path), "%s/q", c->queue_dir);
+	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ifd == -1 || inotify_add_watch(ifd, path,
+	    IN_CLOSE_WRITE | IN_MOVED_TO) == -1) {
+		log_errno("queue", "inotify on %s", path);
+		close(lfd);
+		return EX_OSERR;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = runner_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	log_mail(LOG_INFO, "queue runner started: a pass every %lus and on new mail",
+	    interval);
+
+	addr_list_init(&touched);
+	pfd.fd = ifd;
+	pfd.events = POLLIN;
+	while (!runner_stop) {
+		addr_list_free(&touched);
+		addr_list_init(&touched);
+		deliver_pass(c, password, sel, verbose, &touched);
+		next = time(NULL) + (time_t)interval;
+		for (;;) {
+			time_t now = time(NULL);
+			long ms = now >= next ? 0 : (long)(next - now) * 1000L;
+
+			if (runner_stop || ms == 0)
+				break;
+			rc = poll(&pfd, 1, ms > 60000 ? 60000 : (int)ms);
+			if (rc > 0 && runner_events(ifd, &touched))
+				break;
+		}
+	}
+	log_mail(LOG_INFO, "queue runner stopped");
+	addr_list_free(&touched);
+	close(ifd);
+	close(lfd);
 	return 0;
 }
 
@@ -59,6 +182,7 @@ main(int argc, char *argv[])
 	struct conf c;
 	const char *conf_path = SENDQ_CONF;
 	char *password = NULL;
+	unsigned long interval = 0;
 	int i, verbose = 0, rc, none, have_mode = 0;
 
 	if (priv_init() == -1)
@@ -74,10 +198,11 @@ main(int argc, char *argv[])
 			sel.ids = argv + i + 1;
 			sel.nids = (size_t)(argc - i - 1);
 			sel.force = 1;
+			sel.fresh = 1;
 			have_mode = 1;
 			break;
 		} else if (strncmp(argv[i], "-q", 2) == 0) {
-			if (runner_queue_arg(argv[i] + 2, &sel) != 0)
+			if (runner_queue_arg(argv[i] + 2, &sel, &interval) != 0)
 				return runner_usage();
 			have_mode = 1;
 		} else
@@ -99,7 +224,9 @@ main(int argc, char *argv[])
 		log_err(NULL, "cannot initialise libcurl");
 		rc = EX_SOFTWARE;
 	} else {
-		rc = deliver_pass(&c, password, &sel, verbose);
+		rc = interval ?
+		    runner_daemon(&c, password, &sel, interval, verbose) :
+		    deliver_pass(&c, password, &sel, verbose, NULL);
 		relay_global_cleanup();
 	}
 	if (password) {

@@ -15,6 +15,9 @@
  */
 
 #define SPOOL_ID_MAX 32
+/* The largest queue file a runner reads: past it the file is not one a
+ * submitter wrote (which caps the message below it). */
+#define SPOOL_FILE_MAX ((off_t)1 << 40)
 
 /* The writer's side. */
 struct spool_new {
