@@ -27,6 +27,21 @@ DEFS     = -D_GNU_SOURCE \
 ALL_CFLAGS  = $(CFLAGS) $(WARN) $(HARDEN) $(DEFS) -Isrc -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
 
+# make check SANITIZE=1: the whole suite under AddressSanitizer and UBSan.
+ifeq ($(SANITIZE),1)
+SAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	       -fno-omit-frame-pointer
+ALL_CFLAGS  += $(SAN_FLAGS)
+ALL_LDFLAGS += $(SAN_FLAGS)
+endif
+
+# Objects are rebuilt when the flags change (SANITIZE=1 and back).
+FLAGS_STAMP = .build-flags
+FLAGS_NOW  := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
+ifneq ($(FLAGS_NOW),$(file <$(FLAGS_STAMP)))
+$(file >$(FLAGS_STAMP),$(FLAGS_NOW))
+endif
+
 INIH_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih 2>/dev/null)
 INIH_LIBS   := $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
 CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl openssl 2>/dev/null)
@@ -51,10 +66,10 @@ sendmail: $(SUBMIT_OBJS)
 sendq-runner: $(RUNNER_OBJS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(RUNNER_OBJS) $(INIH_LIBS) $(CURL_LIBS)
 
-src/relay.o: src/relay.c
+src/relay.o: src/relay.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -c -o $@ $<
 
-%.o: %.c
+%.o: %.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(INIH_CFLAGS) -c -o $@ $<
 
 # Unit tests link every module but the two mains.
@@ -76,6 +91,17 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh t/demo.sh
+
+# Measures sendq against its peers; see bench/README.md.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh bench/run.sh
+
+# libFuzzer targets (clang); FUZZ_TIME seconds each. See t/fuzz/README.
+FUZZ_TIME ?= 60
+fuzz:
+	@sh t/deps.sh clang libclang-rt-14-dev
+	@sh t/fuzz/run.sh $(FUZZ_TIME)
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
@@ -101,9 +127,11 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/sendmail.8 $(DESTDIR)$(MANDIR)/man5/sendq.ini.5
 
 clean:
-	rm -f $(PROGS) *.o *.d src/*.o src/*.d t/unit/*.o t/unit/*.d t/unit/*.t
+	rm -f $(PROGS) *.o *.d src/*.o src/*.d t/unit/*.o t/unit/*.d t/unit/*.t \
+		$(FLAGS_STAMP)
+	rm -rf t/fuzz/bin
 
-.PHONY: all deps check demo install uninstall clean
+.PHONY: all deps check demo bench fuzz install uninstall clean
 .SECONDARY:
 
 -include $(wildcard *.d src/*.d t/unit/*.d)

@@ -79,7 +79,8 @@ queue_scan(int qfd, struct queue_ids *ids)
 		goto fail;
 	closedir(d);
 	/* Ids start with the arrival time in fixed-width hex. */
-	qsort(ids->v, ids->n, sizeof(*ids->v), queue_cmp);
+	if (ids->n > 1)
+		qsort(ids->v, ids->n, sizeof(*ids->v), queue_cmp);
 	return 0;
 fail:
 	saved = errno;
