@@ -48,7 +48,7 @@ CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl openssl 2>/dev/null)
 CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl openssl 2>/dev/null || echo -lcurl -lssl -lcrypto)
 
 # What callers run links neither libcurl nor OpenSSL: only the runner does.
-COMMON_OBJS = src/buf.o src/log.o src/conf.o src/addr.o src/alias.o \
+COMMON_OBJS = src/buf.o src/log.o src/conf.o src/addr.o src/alias.o src/mime.o \
 	      src/msg.o src/spool.o src/queue.o src/priv.o
 SUBMIT_OBJS = sendmail.o src/opts.o src/submit.o $(COMMON_OBJS)
 RUNNER_OBJS = src/runner.o src/deliver.o src/bounce.o src/relay.o src/smtp.o $(COMMON_OBJS)

@@ -17,6 +17,7 @@
 #include "alias.h"
 #include "bounce.h"
 #include "log.h"
+#include "mime.h"
 #include "queue.h"
 #include "relay.h"
 #include "spool.h"
@@ -45,6 +46,9 @@ struct deliver_reader {
 	const struct spool_msg *m;
 	size_t next;
 	char *buf;
+	struct mime *mime;	/* re-encodes on the way out, or NULL */
+	struct buf out;		/* what mime made of the last chunks */
+	int finished;
 };
 
 static int
@@ -52,15 +56,31 @@ deliver_read(void *ctx, const char **p, size_t *n)
 {
 	struct deliver_reader *r = ctx;
 
-	if (r->next == r->m->nchunk) {
+	if (r->mime == NULL) {
+		if (r->next == r->m->nchunk) {
+			*p = r->buf;
+			*n = 0;
+			return 0;
+		}
+		if (spool_read_chunk(r->m, r->next, r->buf) == -1)
+			return -1;
 		*p = r->buf;
-		*n = 0;
+		*n = r->m->chunklen[r->next++];
 		return 0;
 	}
-	if (spool_read_chunk(r->m, r->next, r->buf) == -1)
-		return -1;
-	*p = r->buf;
-	*n = r->m->chunklen[r->next++];
+	buf_reset(&r->out);
+	while (r->out.len == 0 && !r->finished) {
+		if (r->next == r->m->nchunk) {
+			if (mime_finish(r->mime, &r->out) == -1)
+				return -1;
+			r->finished = 1;
+		} else if (spool_read_chunk(r->m, r->next, r->buf) == -1 ||
+		    mime_feed(r->mime, r->buf, r->m->chunklen[r->next++],
+		    &r->out) == -1)
+			return -1;
+	}
+	*p = r->out.data ? r->out.data : r->buf;
+	*n = r->out.len;
 	return 0;
 }
 
@@ -135,18 +155,25 @@ deliver_record(struct deliver *d, struct spool_msg *m, size_t i,
 {
 	enum spool_state st = temporary ? SPOOL_PENDING : deliver_state(r);
 	const char *text = r->text ? r->text : "lost connection with the smarthost";
+	char code[16] = "";
 
+	/* Logged as Postfix does, "(451 4.3.0 text)": the text alone
+	 * hides the code. */
+	if (r->code)
+		snprintf(code, sizeof(code), "%d ", r->code);
 	if (spool_mark(m, i, st, r->code, text) == -1)
 		log_mail(LOG_ERR, "%s: cannot record the outcome for <%s>: %m",
 		    m->id, m->rcpt[i].addr);
 	log_mail(st == SPOOL_PENDING ? LOG_NOTICE : LOG_INFO,
-	    "%s: to=<%s>, relay=%s, delay=%lld, tries=%u, status=%s (%s)",
+	    "%s: to=<%s>, relay=%s, delay=%lld, tries=%u, status=%s (%s%s)",
 	    m->id, m->rcpt[i].addr,
 	    d->relay ? relay_peer(d->relay) : d->c->host,
 	    (long long)(time(NULL) - m->arrival), m->attempts + 1,
-	    deliver_status(st), text);
-	if (d->verbose && st != SPOOL_SENT)
-		log_err(m->rcpt[i].addr, "%s: %s", deliver_status(st), text);
+	    deliver_status(st), code, text);
+	/* -v: every attempt, the successful ones too */
+	if (d->verbose)
+		log_err(m->rcpt[i].addr, "%s: %s%s", deliver_status(st), code,
+		    text);
 	if (!d->counting)
 		;
 	else if (st == SPOOL_SENT)
@@ -185,7 +212,7 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
     size_t n)
 {
 	const char *rcpt[RELAY_RCPT_MAX];
-	struct deliver_reader rd = { m, 0, d->chunk };
+	struct deliver_reader rd;
 	struct relay_result res;
 	struct relay_msg rm;
 	size_t j;
@@ -202,6 +229,10 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
 	}
 	for (j = 0; j < n; j++)
 		rcpt[j] = m->rcpt[idx[j]].addr;
+	memset(&rd, 0, sizeof(rd));
+	rd.m = m;
+	rd.buf = d->chunk;
+	buf_init(&rd.out, 0);
 	memset(&rm, 0, sizeof(rm));
 	rm.sender = m->sender;
 	rm.rcpt = rcpt;
@@ -213,6 +244,21 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
 	rm.notify = m->notify;
 	rm.read = deliver_read;
 	rm.ctx = &rd;
+	/* Lines over 998 octets, or 8-bit bytes for a smarthost without
+	 * 8BITMIME, are re-encoded on the way out; the queue keeps the
+	 * message as it came. */
+	if (m->maxline > MIME_LINE_MAX || (m->eightbit &&
+	    !(relay_extensions(d->relay) & RELAY_EXT_8BITMIME))) {
+		rd.mime = mime_new(m->eightbit ? MIME_8BIT_CONTENT : 0);
+		if (rd.mime == NULL) {
+			struct relay_reply oom = { 0, (char *)"out of memory" };
+
+			for (j = 0; j < n; j++)
+				deliver_record(d, m, idx[j], &oom, 1);
+			return;
+		}
+		rm.size = 0;
+	}
 	memset(&res, 0, sizeof(res));
 	d->on_relay++;
 	rc = relay_send(d->relay, &rm, &res);
@@ -220,6 +266,8 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
 	for (j = 0; j < n; j++)
 		deliver_record(d, m, idx[j], deliver_outcome(&res, j), 0);
 	relay_result_free(&res);
+	mime_free(rd.mime);
+	buf_free(&rd.out);
 	if (rc == -1) {
 		relay_close(d->relay);
 		d->relay = NULL;
@@ -437,7 +485,9 @@ deliver_one(struct deliver *d, const struct deliver_sel *sel, const char *id)
 	 * one connection while the others find them locked or gone. */
 	if (named ? deliver_selected(sel, &m) && (sel->force || m.next_try <= now) :
 	    m.attempts == 0 && spool_done(&m) == 0) {
-		d->counting = named;
+		/* A queue run (no ids) exits 0 whatever each message's
+		 * outcome: deferred is queued, and bounced is reported. */
+		d->counting = named && sel->ids != NULL;
 		deliver_message(d, &m);
 	}
 	spool_close(&m);

@@ -25,6 +25,8 @@
  *	B  "8BITMIME" when the content has 8-bit bytes (optional; written
  *	   after the content, once that is known)
  *	E  DSN ENVID, N  DSN NOTIFY, Y  DSN RET (each optional)
+ *	L  the length of the content's longest line, without its CRLF
+ *	   (written by spool_commit; a runner re-encodes past 998)
  *	R  one recipient (addr-spec), one record each, at least one
  *	M  a piece of the content, at most SPOOL_CHUNK bytes; the content is
  *	   the concatenation of all M records: the message as it goes on
@@ -252,13 +254,26 @@ int
 spool_put_content(struct spool_new *s, const void *p, size_t n)
 {
 	const char *c = p;
+	size_t k;
 
 	if (s->size > UINT64_MAX - n) {
 		errno = EFBIG;
 		return -1;
 	}
+	/* The longest line, for the runner to know without reading it all
+	 * whether the message needs re-encoding on its way out. */
+	for (k = 0; k < n; k++) {
+		if (c[k] == '\n') {
+			if (s->linelen > 0)
+				s->linelen--;	/* the CR before it */
+			if (s->linelen > s->maxline)
+				s->maxline = s->linelen;
+			s->linelen = 0;
+		} else
+			s->linelen++;
+	}
 	while (n > 0) {
-		size_t k = SPOOL_CHUNK - (s->chunk.len % SPOOL_CHUNK);
+		k = SPOOL_CHUNK - (s->chunk.len % SPOOL_CHUNK);
 
 		if (k > n)
 			k = n;
@@ -278,6 +293,11 @@ spool_commit(struct spool_new *s)
 	char z[64];
 	int fd;
 
+	if (s->linelen > s->maxline)
+		s->maxline = s->linelen;
+	snprintf(z, sizeof(z), "%" PRIu64, s->maxline);
+	if (spool_put_str(s, 'L', z) == -1)
+		goto fail;
 	snprintf(z, sizeof(z), "%" PRIu64 " %zu", s->size, s->nrcpt);
 	if (spool_flush_content(s, 1) == -1 || spool_record(&s->out, 'Z', z, strlen(z)) == -1 ||
 	    spool_flush(s) == -1 || fsync(s->fd) == -1)
@@ -469,6 +489,11 @@ spool_apply(struct spool_msg *m, struct spool_parse *ps, int type,
 		return spool_strdup(&m->sender, p, n);
 	case 'B':
 		m->eightbit = strcmp(p, "8BITMIME") == 0;
+		return 0;
+	case 'L':
+		if (spool_parse_num(p, &e, &a) == -1 || *e)
+			goto bad;
+		m->maxline = a;
 		return 0;
 	case 'E':
 		return spool_strdup(&m->envid, p, n);

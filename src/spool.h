@@ -28,6 +28,8 @@ struct spool_new {
 	struct buf chunk;	/* content not yet made into a record */
 	uint64_t size;		/* content bytes so far */
 	size_t nrcpt;
+	uint64_t linelen;	/* length of the content's current line */
+	uint64_t maxline;	/* longest line so far, without CRLF */
 };
 
 /*
@@ -79,6 +81,7 @@ struct spool_msg {
 	char *sender;		/* "" = null sender */
 	char *envid, *ret, *notify;	/* DSN values or NULL */
 	int eightbit;
+	uint64_t maxline;	/* longest content line; 0 when not recorded */
 	struct spool_rcpt *rcpt;
 	size_t nrcpt;
 	uint64_t size;		/* content bytes */
