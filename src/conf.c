@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -778,6 +779,29 @@ conf_finish(struct conf_parse *st)
 		    kl[KEY_RETRY_FIRST], "retry_max is shorter than retry_first");
 }
 
+/*
+ * A file holding a secret must not be readable or writable by others: a
+ * looser one is refused, saying which file and mode, rather than used.
+ * Group access is allowed (root:sendq 0640 is the intended setting).
+ */
+static int
+conf_private(int fd, const char *path)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) == -1) {
+		log_errno(NULL, "%s", path);
+		return -1;
+	}
+	if (sb.st_mode & (S_IROTH | S_IWOTH)) {
+		log_err(NULL, "%s: holds the smarthost password but has mode "
+		    "%04o; make it unreadable by others (chmod o-rw)", path,
+		    (unsigned)(sb.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 int
 conf_load(struct conf *c, const char *path)
 {
@@ -798,6 +822,8 @@ conf_load(struct conf *c, const char *path)
 		return EX_CONFIG;
 	}
 	r = ini_parse_stream(conf_reader, &st, conf_handler, &st);
+	if (c->password && conf_private(fileno(st.fp), path) == -1)
+		st.errors++;
 	fclose(st.fp);
 	buf_free(&st.line);
 	if (st.read_errno) {
@@ -860,6 +886,10 @@ conf_password(const struct conf *c, int *none)
 	}
 	if ((fp = fopen(c->password_file, "r")) == NULL) {
 		log_errno(NULL, "%s", c->password_file);
+		return NULL;
+	}
+	if (conf_private(fileno(fp), c->password_file) == -1) {
+		fclose(fp);
 		return NULL;
 	}
 	buf_init(&b, CONF_LINE_MAX + 1);

@@ -141,58 +141,79 @@ spool_make_id(char *id)
 }
 
 int
-spool_create(struct spool_new *s, const char *dir)
+spool_create_file(int qdirfd, mode_t mode, int *fd, char id[SPOOL_ID_MAX])
 {
-	struct buf path;
 	int tries, saved;
 
-	memset(s, 0, sizeof(*s));
-	s->fd = s->dirfd = -1;
-	buf_init(&s->out, 0);
-	buf_init(&s->chunk, 0);
-	buf_init(&path, PATH_MAX);
-	if (spool_mkdir(dir) == -1 || buf_printf(&path, "%s/q", dir) == -1 ||
-	    spool_mkdir(path.data) == -1)
-		goto fail;
-	s->dirfd = open(path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd == -1)
-		goto fail;
 	for (tries = 0; tries < 100; tries++) {
-		spool_make_id(s->id);
-		s->fd = openat(s->dirfd, s->id, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (s->fd != -1 || errno != EEXIST)
+		spool_make_id(id);
+		*fd = openat(qdirfd, id, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, mode);
+		if (*fd != -1 || errno != EEXIST)
 			break;
 	}
-	if (s->fd == -1)
-		goto fail;
+	if (*fd == -1)
+		return -1;
 	/* Nobody else can hold it yet but a runner that saw the name and
 	 * is reading an empty file: it lets go at once. */
-	if (flock(s->fd, LOCK_EX) == -1) {
+	if (flock(*fd, LOCK_EX) == -1) {
 		saved = errno;
-		unlinkat(s->dirfd, s->id, 0);
+		unlinkat(qdirfd, id, 0);
+		close(*fd);
+		*fd = -1;
 		errno = saved;
-		goto fail;
+		return -1;
 	}
-	buf_free(&path);
-	if (buf_append(&s->out, SPOOL_MAGIC, SPOOL_MAGIC_LEN) == -1 ||
+	return 0;
+}
+
+int
+spool_adopt(struct spool_new *s, int qdirfd, int fd, const char *id)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	buf_init(&s->out, 0);
+	buf_init(&s->chunk, 0);
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	if ((s->dirfd = fcntl(qdirfd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    buf_append(&s->out, SPOOL_MAGIC, SPOOL_MAGIC_LEN) == -1 ||
 	    spool_put_str(s, 'I', s->id) == -1) {
 		spool_abort(s);
 		return -1;
 	}
 	return 0;
-fail:
-	saved = errno;
-	buf_free(&path);
-	if (s->fd != -1)
-		close(s->fd);
-	if (s->dirfd != -1)
-		close(s->dirfd);
+}
+
+int
+spool_create(struct spool_new *s, const char *dir)
+{
+	struct buf path;
+	char id[SPOOL_ID_MAX];
+	int qfd, fd, rc, saved;
+
+	memset(s, 0, sizeof(*s));
 	s->fd = s->dirfd = -1;
-	buf_free(&s->out);
-	buf_free(&s->chunk);
+	buf_init(&path, PATH_MAX);
+	if (spool_mkdir(dir) == -1 || buf_printf(&path, "%s/q", dir) == -1 ||
+	    spool_mkdir(path.data) == -1 ||
+	    (qfd = open(path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		saved = errno;
+		buf_free(&path);
+		errno = saved;
+		return -1;
+	}
+	buf_free(&path);
+	if (spool_create_file(qfd, 0600, &fd, id) == -1) {
+		saved = errno;
+		close(qfd);
+		errno = saved;
+		return -1;
+	}
+	rc = spool_adopt(s, qfd, fd, id);
+	saved = errno;
+	close(qfd);
 	errno = saved;
-	return -1;
+	return rc;
 }
 
 static int
@@ -328,9 +349,11 @@ spool_abort(struct spool_new *s)
 	int saved = errno;
 
 	if (s->fd != -1) {
-		/* Emptied first: should the unlink fail, what is left has no
-		 * end record and can never be delivered. */
-		if (ftruncate(s->fd, 0) == -1) {
+		/* Emptied first, durably: should the unlink fail, or not
+		 * reach the disk before a crash (the directory fsync may be
+		 * what failed), what is left has no end record and can never
+		 * be delivered to a caller who was told it was not queued. */
+		if (ftruncate(s->fd, 0) == -1 || fsync(s->fd) == -1) {
 			/* the missing Z record still guards it */
 		}
 		unlinkat(s->dirfd, s->id, 0);
@@ -568,6 +591,19 @@ spool_add_chunk(struct spool_msg *m, struct spool_parse *ps, off_t off,
 	return 0;
 }
 
+/* 1 when f holds nothing but NUL bytes from off to its end. */
+static int
+spool_zero_tail(FILE *f, off_t off)
+{
+	int c;
+
+	if (fseeko(f, off, SEEK_SET) == -1)
+		return 0;
+	while ((c = getc(f)) == 0)
+		;
+	return c == EOF && !ferror(f);
+}
+
 /* Returns 0, SPOOL_BAD, SPOOL_PARTIAL or -1. */
 static int
 spool_parse(struct spool_msg *m, FILE *f, const char **why)
@@ -608,7 +644,7 @@ spool_parse(struct spool_msg *m, FILE *f, const char **why)
 			off_t data = ftello(f);
 
 			if (len > SPOOL_CHUNK || len == 0) {
-				*why = "content record too long";
+				*why = "content record empty or too long";
 				goto bad;
 			}
 			if (spool_add_chunk(m, &ps, data, (size_t)len) == -1)
@@ -673,6 +709,13 @@ cut:
 	return SPOOL_PARTIAL;
 bad:
 	free(rec);
+	/* So is a tail of NUL bytes after the end record: a file system
+	 * that grew the file but lost the data of an append not yet
+	 * fsync'ed. The next append writes over it. */
+	if (ps.have_z && spool_zero_tail(f, pos)) {
+		m->size = ps.size;
+		return 0;
+	}
 	return SPOOL_BAD;
 fail:
 	free(rec);
@@ -700,6 +743,10 @@ spool_open(struct spool_msg *m, int qdirfd, const char *id, off_t max,
 	if (fd == -1) {
 		if (errno == ELOOP) {
 			*why = "a symbolic link";
+			return SPOOL_BAD;
+		}
+		if (errno == EISDIR) {
+			*why = "a directory";
 			return SPOOL_BAD;
 		}
 		return -1;

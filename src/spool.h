@@ -39,6 +39,17 @@ struct spool_new {
  */
 int spool_create(struct spool_new *s, const char *dir);
 
+/*
+ * The two halves of spool_create, for a set-group-id sendmail whose
+ * privileged helper creates the file (priv.c) and whose unprivileged
+ * main process writes it. spool_create_file makes a new locked file in
+ * the queue directory qdirfd with the given mode; 0 with *fd and id, or
+ * -1 with errno. spool_adopt takes over fd (and a duplicate of qdirfd,
+ * for the directory's fsync) as s; 0 or -1 with errno (fd then closed).
+ */
+int spool_create_file(int qdirfd, mode_t mode, int *fd, char id[SPOOL_ID_MAX]);
+int spool_adopt(struct spool_new *s, int qdirfd, int fd, const char *id);
+
 /* Envelope records; see spool.c for the letters. 0 or -1 with errno. */
 int spool_put(struct spool_new *s, char type, const void *p, size_t n);
 int spool_put_str(struct spool_new *s, char type, const char *str);
