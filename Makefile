@@ -50,7 +50,7 @@ CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl openssl 2>/dev/null || echo 
 # What callers run links neither libcurl nor OpenSSL: only the runner does.
 COMMON_OBJS = src/buf.o src/log.o src/conf.o src/addr.o src/alias.o src/mime.o \
 	      src/msg.o src/spool.o src/queue.o src/priv.o
-SUBMIT_OBJS = sendmail.o src/opts.o src/submit.o $(COMMON_OBJS)
+SUBMIT_OBJS = sendmail.o src/opts.o src/submit.o src/session.o $(COMMON_OBJS)
 RUNNER_OBJS = src/runner.o src/deliver.o src/bounce.o src/relay.o src/smtp.o $(COMMON_OBJS)
 
 UNIT_SRCS  = $(wildcard t/unit/*.c)
@@ -86,7 +86,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS)
-	prove -j$${JOBS:-2} --exec '' $(UNIT_TESTS) t/t[0-9]*.sh
+	prove -j$${JOBS:-2} --exec t/run-test $(UNIT_TESTS) t/t[0-9]*.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

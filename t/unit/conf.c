@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -109,6 +110,30 @@ refused(const char *text, unsigned line, const char *what, const char *name)
 }
 
 #define HOST "[smarthost]\nhost = smtp.example.com\n"
+
+/* A config holding a password that others may read is refused. */
+static void
+test_private(void)
+{
+	const char *text = HOST "user = a\npassword = s3cret\n";
+	int r;
+
+	conf_free(&cf);
+	write_file(path, text, strlen(text));
+	if (chmod(path, 0644) == -1)
+		die(path);
+	r = capture(do_load, path);
+	is_int(r, EX_CONFIG, "world-readable config with a password: refused");
+	is_str(errtext, msg(0, "holds the smarthost password but has mode "
+	    "0644; make it unreadable by others (chmod o-rw)"),
+	    "world-readable config with a password: message names file and mode");
+	ok(strstr(errtext, "s3cret") == NULL, "the password is not shown");
+	if (chmod(path, 0640) == -1)
+		die(path);
+	conf_free(&cf);
+	r = capture(do_load, path);
+	is_int(r, 0, "group-readable config with a password: accepted");
+}
 
 static void
 test_full(void)
@@ -633,12 +658,15 @@ main(void)
 
 	snprintf(dir, sizeof(dir), "%s/sendq-conf.XXXXXX",
 	    tmp && *tmp ? tmp : "/tmp");
+	/* Files holding a password must be private (conf_private). */
+	umask(077);
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp");
 	snprintf(path, sizeof(path), "%s/sendq.ini", dir);
 	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
 
 	test_full();
+	test_private();
 	test_defaults();
 	test_refusals();
 	test_lines();
