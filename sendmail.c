@@ -22,6 +22,7 @@
 #include "src/opts.h"
 #include "src/priv.h"
 #include "src/queue.h"
+#include "src/session.h"
 #include "src/spool.h"
 #include "src/submit.h"
 
@@ -147,14 +148,13 @@ exec_runner(const struct opts *o, const char *conf_path, const char *qarg)
 	return EX_OSERR;
 }
 
+/* Delivery of a message just queued, as -od asks. Returns 0 or the
+ * runner's status for a permanent failure seen while the caller waits. */
 static int
-send_mail(const struct conf *c, const struct opts *o)
+deliver_new(const struct conf *c, const struct opts *o, const char *id)
 {
-	char id[SPOOL_ID_MAX];
 	int rc;
 
-	if ((rc = submit_message(c, o, 0, id)) != 0)
-		return rc;
 	switch (o->delivery) {
 	case OPTS_DELIVER_QUEUE:
 		return 0;
@@ -174,6 +174,45 @@ send_mail(const struct conf *c, const struct opts *o)
 		return rc == EX_TEMPFAIL ? 0 : rc;
 	}
 	return 0;
+}
+
+static int
+send_mail(const struct conf *c, const struct opts *o)
+{
+	char id[SPOOL_ID_MAX];
+	int rc;
+
+	if ((rc = submit_message(c, o, 0, id)) != 0)
+		return rc;
+	return deliver_new(c, o, id);
+}
+
+struct smtp_ctx {
+	const struct conf *c;
+	const struct opts *o;
+};
+
+/* -bs: each message is queued before its 250; a delivery that fails
+ * after that is the queue's business (retry or bounce), so the runner's
+ * status does not change the reply. */
+static void
+smtp_queued(void *arg, const char *id)
+{
+	const struct smtp_ctx *x = arg;
+
+	deliver_new(x->c, x->o, id);
+}
+
+static int
+smtp_session(const struct conf *c, const struct opts *o)
+{
+	struct smtp_ctx x = { c, o };
+	struct session_hooks h = { smtp_queued, &x, 0 };
+
+	if (o->nrcpt > 0 || o->extract)
+		log_err(NULL, "-bs: recipients come from RCPT; "
+		    "arguments and -t ignored");
+	return session_run(c, o, 0, 1, &h);
 }
 
 int
@@ -227,8 +266,7 @@ main(int argc, char *argv[])
 		rc = exec_runner(&o, c.path, qarg);
 		break;
 	case OPTS_MODE_SMTP:
-		log_err(NULL, "-bs: not supported yet");
-		rc = EX_UNAVAILABLE;
+		rc = smtp_session(&c, &o);
 		break;
 	}
 out:

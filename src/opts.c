@@ -10,10 +10,10 @@
  * ("-f user"): the union of Sendmail 8's and Postfix's. -q and -o are
  * handled apart: -q takes only an attached value, -o prefers one.
  */
-static const char OPTS_WITH_VALUE[] = "ABCFLMNOQRVXbdefhpr";
+static const char OPTS_WITH_VALUE[] = "ABCDFLMNOQRVXbdefhpr";
 
 /* Flags both MTAs know that mean nothing for a null client. */
-static const char OPTS_IGNORED[] = "GIUcmnsx";
+static const char OPTS_IGNORED[] = "GUcmnsx";
 
 static const char *
 opts_basename(const char *p)
@@ -122,8 +122,9 @@ opts_value(struct opts *o, int c, char *v)
 		o->errmode = v[0];
 		break;
 	default:
-		/* -X names a traffic log file: the argument is taken so that
-		 * it is not a recipient, and never opened. -O, -h, -L, -A,
+		/* -X names a traffic log file and -D (Sendmail 8.16) a
+		 * debug log: the argument is taken so that it is not a
+		 * recipient, and never opened. -O, -h, -L, -A,
 		 * -M, -p, -Q, -d: Sendmail internals, ignored. */
 		break;
 	}
@@ -194,6 +195,10 @@ opts_parse(struct opts *o, int argc, char *const argv[])
 				break;
 			case 'v':
 				o->verbose = 1;
+				break;
+			case 'I':
+				/* Sendmail and Postfix: newaliases */
+				o->mode = OPTS_MODE_ALIASES;
 				break;
 			default:
 				if (!strchr(OPTS_IGNORED, c))

@@ -55,6 +55,10 @@ priv_init(void)
 	/* RLIMIT_FSIZE: a write that passes it must fail with EFBIG and be
 	 * reported, not kill us halfway through a queue file. */
 	sigaction(SIGXFSZ, &sa, NULL);
+	/* A caller that ignores SIGCHLD (swaks does) would have the kernel
+	 * reap our children, and waitpid fail with ECHILD. */
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
 
 	if (getuid() != geteuid() || getgid() != getegid())
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
