@@ -149,12 +149,17 @@ exec_runner(const struct opts *o, const char *conf_path, const char *qarg)
 }
 
 /* Delivery of a message just queued, as -od asks. Returns 0 or the
- * runner's status for a permanent failure seen while the caller waits. */
+ * runner's status for a permanent failure seen while the caller waits.
+ * In the shared queue the runner is sendq's own daemon, which sees the
+ * new file by itself; the caller cannot run it (nor read its password). */
 static int
-deliver_new(const struct conf *c, const struct opts *o, const char *id)
+deliver_new(const struct conf *c, const struct opts *o,
+    const struct priv_broker *b, const char *id)
 {
 	int rc;
 
+	if (b)
+		return 0;
 	switch (o->delivery) {
 	case OPTS_DELIVER_QUEUE:
 		return 0;
@@ -177,19 +182,20 @@ deliver_new(const struct conf *c, const struct opts *o, const char *id)
 }
 
 static int
-send_mail(const struct conf *c, const struct opts *o)
+send_mail(const struct conf *c, const struct opts *o, struct priv_broker *b)
 {
 	char id[SPOOL_ID_MAX];
 	int rc;
 
-	if ((rc = submit_message(c, o, 0, id)) != 0)
+	if ((rc = submit_message(c, o, 0, b, id)) != 0)
 		return rc;
-	return deliver_new(c, o, id);
+	return deliver_new(c, o, b, id);
 }
 
 struct smtp_ctx {
 	const struct conf *c;
 	const struct opts *o;
+	struct priv_broker *b;
 };
 
 /* -bs: each message is queued before its 250; a delivery that fails
@@ -200,14 +206,14 @@ smtp_queued(void *arg, const char *id)
 {
 	const struct smtp_ctx *x = arg;
 
-	deliver_new(x->c, x->o, id);
+	deliver_new(x->c, x->o, x->b, id);
 }
 
 static int
-smtp_session(const struct conf *c, const struct opts *o)
+smtp_session(const struct conf *c, const struct opts *o, struct priv_broker *b)
 {
-	struct smtp_ctx x = { c, o };
-	struct session_hooks h = { smtp_queued, &x, 0 };
+	struct smtp_ctx x = { c, o, b };
+	struct session_hooks h = { smtp_queued, &x, 0, b };
 
 	if (o->nrcpt > 0 || o->extract)
 		log_err(NULL, "-bs: recipients come from RCPT; "
@@ -215,9 +221,52 @@ smtp_session(const struct conf *c, const struct opts *o)
 	return session_run(c, o, 0, 1, &h);
 }
 
+/*
+ * In a set-group-id run, is this a listing of the shared queue (mailq,
+ * -bp) without -C? Only argv[0] and the arguments' first bytes are looked
+ * at, before the group is dropped; the real parse comes after.
+ */
+static int
+shared_list_request(int argc, char *argv[])
+{
+	const char *prog = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	int i, list;
+
+	prog = prog ? prog + 1 : argc > 0 ? argv[0] : "";
+	list = strcmp(prog, "mailq") == 0;
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strncmp(argv[i], "-C", 2) == 0)
+			return 0;
+		if (strcmp(argv[i], "-bp") == 0)
+			list = 1;
+	}
+	return list;
+}
+
+/*
+ * mailq on the shared queue: the one thing besides creating queue files
+ * that needs the group, since the queue is not readable otherwise. It
+ * reads no config and no input, parses each queue file strictly, and
+ * shows a user only the files they own (root: all).
+ */
+static int
+shared_list(void)
+{
+	struct conf c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.queue_dir = (char *)SENDQ_SPOOLDIR;
+	rc = queue_list(&c, stdout);
+	if (fflush(stdout) == EOF && rc == 0)
+		rc = EX_IOERR;
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
+	struct priv_broker broker = { -1, -1, -1 }, *b = NULL;
 	struct opts o;
 	struct conf c;
 	char conf_path[PATH_MAX];
@@ -227,15 +276,39 @@ main(int argc, char *argv[])
 	if (priv_init() == -1)
 		return EX_OSERR;
 	log_init("sendmail");
+	if (priv_setgid()) {
+		if (shared_list_request(argc, argv))
+			return shared_list();
+		/* The group goes here, before argv, config or input are
+		 * read; a broker keeps it to create queue files. A broker
+		 * that did not start leaves b set: queueing then fails with
+		 * the reason already printed. */
+		priv_broker_start(&broker, SENDQ_SPOOLDIR "/q");
+		b = &broker;
+	}
 	if ((rc = opts_parse(&o, argc, argv)) != 0)
-		return rc;
+		goto out_broker;
+	if (b && o.conf) {
+		/* -C: the caller's own config and queue, with the caller's
+		 * own rights (the group is already gone). */
+		priv_broker_stop(b);
+		if (b->qdirfd != -1)
+			close(b->qdirfd);
+		b = NULL;
+	}
 	/* The runner is started from "/": a relative -C must survive. */
 	if (o.conf == NULL)
 		o.conf = SENDQ_CONF;
 	else if (realpath(o.conf, conf_path) != NULL)
 		o.conf = conf_path;
 	if ((rc = conf_load(&c, o.conf)) != 0)
-		return rc;
+		goto out_broker;
+	if (b && strcmp(c.queue_dir, SENDQ_SPOOLDIR) != 0) {
+		log_err(NULL, "%s: [queue] dir must be %s for the set-group-id "
+		    "sendmail", o.conf, SENDQ_SPOOLDIR);
+		rc = EX_CONFIG;
+		goto out;
+	}
 	if ((rc = alias_check(&c)) != 0)
 		goto out;
 	if (chdir("/") == -1) {
@@ -245,7 +318,7 @@ main(int argc, char *argv[])
 	}
 	switch (o.mode) {
 	case OPTS_MODE_SEND:
-		rc = send_mail(&c, &o);
+		rc = send_mail(&c, &o, b);
 		break;
 	case OPTS_MODE_LIST:
 		rc = queue_list(&c, stdout);
@@ -257,6 +330,15 @@ main(int argc, char *argv[])
 		rc = submit_verify(&c, &o);
 		break;
 	case OPTS_MODE_QUEUE:
+		if (b) {
+			/* The shared queue's runner is sendq's daemon: ask it
+			 * for a pass rather than run one as the caller. */
+			if (priv_broker_wake(b) == -1) {
+				log_errno("queue", "cannot wake the queue runner");
+				rc = EX_TEMPFAIL;
+			}
+			break;
+		}
 		if ((size_t)snprintf(qarg, sizeof(qarg), "-q%s", o.queue_arg) >=
 		    sizeof(qarg)) {
 			log_err(NULL, "-q: argument too long");
@@ -266,7 +348,7 @@ main(int argc, char *argv[])
 		rc = exec_runner(&o, c.path, qarg);
 		break;
 	case OPTS_MODE_SMTP:
-		rc = smtp_session(&c, &o);
+		rc = smtp_session(&c, &o, b);
 		break;
 	}
 out:
@@ -275,5 +357,11 @@ out:
 		rc = EX_IOERR;
 	}
 	conf_free(&c);
+out_broker:
+	if (b) {
+		priv_broker_stop(b);
+		if (b->qdirfd != -1)
+			close(b->qdirfd);
+	}
 	return rc;
 }

@@ -126,7 +126,13 @@ queue_list_one(FILE *out, const struct spool_msg *m, int failed)
 
 			if (r) {
 				log_sanitize(r);
-				fprintf(out, "%52s(%s)\n", "", r);
+				/* the code too: "4.3.0 try later" alone hides
+				 * whether the server meant 451 or 421 */
+				if (m->rcpt[i].code)
+					fprintf(out, "%52s(%d %s)\n", "",
+					    m->rcpt[i].code, r);
+				else
+					fprintf(out, "%52s(%s)\n", "", r);
 				free(r);
 			}
 		}
@@ -166,7 +172,7 @@ queue_list_dir(const struct conf *c, const char *sub, FILE *out,
 	for (i = 0; i < ids.n; i++) {
 		if (spool_open(&m, qfd, ids.v[i], SPOOL_FILE_MAX, 1, &why) != 0)
 			continue;	/* being written, gone, or not ours */
-		if (me == 0 || m.uid == me) {
+		if (me == 0 || m.owner == me) {
 			if (t->shown++ == 0)
 				fprintf(out, "%-19s %8s %-20s  %s\n", "-Queue ID-",
 				    "--Size--", "----Arrival Time----",

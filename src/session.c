@@ -469,7 +469,7 @@ session_queue(struct session *s, int fd)
 		session_reply(s, "451 4.3.0 Local error; message not queued");
 		return;
 	}
-	rc = submit_message(s->c, &o, fd, id);
+	rc = submit_message(s->c, &o, fd, s->h ? s->h->broker : NULL, id);
 	switch (rc) {
 	case 0:
 		if (s->h && s->h->queued)

@@ -3,6 +3,7 @@
 
 #include "conf.h"
 #include "opts.h"
+#include "priv.h"
 
 /*
  * sendmail -bs: an SMTP server dialogue on a pair of descriptors, as
@@ -31,6 +32,8 @@ struct session_hooks {
 	void *arg;
 	/* Seconds to wait for input; 0 means SESSION_TIMEOUT. */
 	unsigned timeout;
+	/* Creates queue files in a set-group-id run, or NULL. */
+	struct priv_broker *broker;
 };
 
 /*

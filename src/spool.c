@@ -755,6 +755,7 @@ spool_open(struct spool_msg *m, int qdirfd, const char *id, off_t max,
 	if (fstat(fd, &st) == -1)
 		goto fail;
 	m->mtime = st.st_mtime;
+	m->owner = st.st_uid;
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		*why = "not a regular file with one link";
 		rc = SPOOL_BAD;

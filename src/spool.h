@@ -87,7 +87,8 @@ struct spool_msg {
 	int fd;			/* open and flock()ed while in use */
 	char id[SPOOL_ID_MAX];
 	time_t arrival;
-	uid_t uid;		/* who submitted it */
+	uid_t uid;		/* who submitted it, as the file says */
+	uid_t owner;		/* who owns the file: the truth for mailq */
 	char *user;		/* their login name */
 	char *sender;		/* "" = null sender */
 	char *envid, *ret, *notify;	/* DSN values or NULL */

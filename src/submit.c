@@ -341,9 +341,24 @@ out:
 	return rc;
 }
 
+/* A new queue file: from the broker in a set-group-id run. */
+static int
+submit_create(struct spool_new *sp, const struct conf *c,
+    struct priv_broker *broker)
+{
+	char id[SPOOL_ID_MAX];
+	int fd;
+
+	if (broker == NULL)
+		return spool_create(sp, c->queue_dir);
+	if (priv_broker_create(broker, &fd, id, sizeof(id)) == -1)
+		return -1;
+	return spool_adopt(sp, broker->qdirfd, fd, id);
+}
+
 int
 submit_message(const struct conf *c, const struct opts *o, int fd,
-    char id[SPOOL_ID_MAX])
+    struct priv_broker *broker, char id[SPOOL_ID_MAX])
 {
 	struct submit_ctx s;
 	int rc;
@@ -355,7 +370,7 @@ submit_message(const struct conf *c, const struct opts *o, int fd,
 	if ((rc = submit_prepare(&s, fd)) != 0)
 		goto out;
 
-	if (spool_create(&s.sp, c->queue_dir) == -1) {
+	if (submit_create(&s.sp, c, broker) == -1) {
 		log_errno("queue", "%s", c->queue_dir);
 		rc = EX_TEMPFAIL;
 		goto out;

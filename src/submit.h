@@ -3,6 +3,7 @@
 
 #include "conf.h"
 #include "opts.h"
+#include "priv.h"
 #include "spool.h"
 
 /*
@@ -18,9 +19,12 @@
  * got wrong (bad address, no recipients, NUL bytes), EX_TEMPFAIL when the
  * queue cannot take it (disk full, permissions), EX_IOERR when stdin
  * failed. Nothing is left in the queue unless 0 is returned.
+ * broker, when not NULL, creates the queue file (a set-group-id run, the
+ * shared queue); else it is made in c's queue directory with the
+ * caller's own rights.
  */
 int submit_message(const struct conf *c, const struct opts *o, int fd,
-    char id[SPOOL_ID_MAX]);
+    struct priv_broker *broker, char id[SPOOL_ID_MAX]);
 
 /*
  * -bv: prints, one per line, each recipient of o (after aliases and
