@@ -103,12 +103,37 @@ fuzz:
 	@sh t/deps.sh clang libclang-rt-14-dev
 	@sh t/fuzz/run.sh $(FUZZ_TIME)
 
+# The shared queue (see sendmail(8), SECURITY in README.md): sendmail is
+# set-group-id to SENDQ_GROUP, which alone may enter SPOOLDIR; the runner
+# runs as SENDQ_USER. "make install" as root with no DESTDIR creates both
+# when missing; a packager creates them in the package's scripts. As a
+# non-root user, ownership is left alone (files are the installer's).
+SENDQ_USER  ?= sendq
+SENDQ_GROUP ?= sendq
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+ROOT_INSTALL := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+ifeq ($(ROOT_INSTALL),yes)
+OWN_BIN   = -o $(BINOWN) -g $(BINGRP)
+OWN_SGID  = -o $(BINOWN) -g $(SENDQ_GROUP)
+OWN_SPOOL = -o $(SENDQ_USER) -g $(SENDQ_GROUP)
+endif
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
+	    -e 's|@SENDQ_USER@|$(SENDQ_USER)|g' -e 's|@SENDQ_GROUP@|$(SENDQ_GROUP)|g'
+
 install: all
+	@if [ "$(ROOT_INSTALL)" = yes ] && [ -z "$(DESTDIR)" ]; then \
+		getent group $(SENDQ_GROUP) >/dev/null || \
+			{ echo "creating group $(SENDQ_GROUP)"; groupadd --system $(SENDQ_GROUP); }; \
+		getent passwd $(SENDQ_USER) >/dev/null || \
+			{ echo "creating user $(SENDQ_USER)"; useradd --system \
+			--gid $(SENDQ_GROUP) --home-dir $(SPOOLDIR) --no-create-home \
+			--shell /usr/sbin/nologin $(SENDQ_USER); }; \
+	fi
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(SYSCONFDIR)
-	$(INSTALL) -o $(BINOWN) -g $(BINGRP) -m 755 sendmail $(DESTDIR)$(SBINDIR)/sendmail
-	$(INSTALL) -o $(BINOWN) -g $(BINGRP) -m 755 sendq-runner $(DESTDIR)$(LIBEXECDIR)/sendq-runner
+		$(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) $(OWN_SGID) -m 2755 sendmail $(DESTDIR)$(SBINDIR)/sendmail
+	$(INSTALL) $(OWN_BIN) -m 755 sendq-runner $(DESTDIR)$(LIBEXECDIR)/sendq-runner
 	ln -sf sendmail $(DESTDIR)$(SBINDIR)/mailq
 	ln -sf sendmail $(DESTDIR)$(SBINDIR)/newaliases
 	$(INSTALL) -m 644 man/sendmail.8 $(DESTDIR)$(MANDIR)/man8/sendmail.8
@@ -118,13 +143,17 @@ install: all
 	else \
 		$(INSTALL) -m 644 etc/sendq.ini $(DESTDIR)$(SYSCONFDIR)/sendq.ini; \
 	fi
-	$(INSTALL) -d -m 700 $(DESTDIR)$(SPOOLDIR)
+	$(SUBST) etc/sendq.service > $(DESTDIR)$(SYSTEMDUNITDIR)/sendq.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/sendq.service
+	$(INSTALL) -d $(OWN_SPOOL) -m 750 $(DESTDIR)$(SPOOLDIR)
+	$(INSTALL) -d $(OWN_SPOOL) -m 770 $(DESTDIR)$(SPOOLDIR)/q
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sendmail $(DESTDIR)$(SBINDIR)/mailq \
 		$(DESTDIR)$(SBINDIR)/newaliases \
 		$(DESTDIR)$(LIBEXECDIR)/sendq-runner \
-		$(DESTDIR)$(MANDIR)/man8/sendmail.8 $(DESTDIR)$(MANDIR)/man5/sendq.ini.5
+		$(DESTDIR)$(MANDIR)/man8/sendmail.8 $(DESTDIR)$(MANDIR)/man5/sendq.ini.5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/sendq.service
 
 clean:
 	rm -f $(PROGS) *.o *.d src/*.o src/*.d t/unit/*.o t/unit/*.d t/unit/*.t \
