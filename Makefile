@@ -79,7 +79,9 @@ t/unit/%.t: t/unit/%.o $(UNIT_OBJS)
 
 # Debian packages the build, the suite and the demo need.
 BUILD_DEPS = gcc make pkg-config libcurl4-openssl-dev libssl-dev libinih-dev
-TEST_DEPS  = perl python3 python3-aiosmtpd openssl strace
+TEST_DEPS  = perl python3 python3-aiosmtpd openssl strace util-linux \
+	     swaks php-cli php-symfony-mailer bsd-mailx s-nail mutt git git-email \
+	     cron sudo at
 
 deps:
 	@sh t/deps.sh $(BUILD_DEPS) $(TEST_DEPS)
