@@ -272,8 +272,10 @@ head_step(struct msg_head *h, struct buf *st, size_t *pos, int *first,
 	int kind;
 
 	for (;;) {
-		p = st->data + *pos;
 		avail = st->len - *pos;
+		/* Before the first read st->data is NULL, and NULL + 0 is
+		 * undefined. */
+		p = avail ? st->data + *pos : "";
 		nl = avail ? memchr(p, '\n', avail) : NULL;
 		n = nl ? (size_t)(nl - p) + 1 : avail;
 		kind = line_kind(p, n, nl != NULL, *first, h->nf > 0,
@@ -433,10 +435,12 @@ msg_head_add(struct msg_head *h, const char *name, const char *value)
 static int
 added_has(const struct msg_head *h, const char *name)
 {
-	const char *p = h->added.data, *end = p + h->added.len, *nl;
+	const char *p = h->added.data, *end, *nl;
 	size_t n = strlen(name);
 
-	for (; p != NULL && p < end; p = nl + 1) {
+	if (p == NULL)
+		return 0;	/* nothing added yet (and NULL + 0 is undefined) */
+	for (end = p + h->added.len; p < end; p = nl + 1) {
 		if ((size_t)(end - p) > n && p[n] == ':' &&
 		    strncasecmp(p, name, n) == 0)
 			return 1;
@@ -649,6 +653,201 @@ add_from(struct msg_head *h, const struct msg_origin *o)
 	return r;
 }
 
+/*
+ * Qualifying the addresses a caller wrote in the header. A bare local
+ * name ("root", "root (Cron Daemon)", "Cron <root>") gets "@domain", the
+ * way Postfix's cleanup does, so that replies go somewhere; the rest of
+ * the field (display names, comments, folding) stays as written.
+ */
+
+/* Fields whose addresses are qualified. */
+static const char *const qualify_fields[] = {
+	"From", "Sender", "Reply-To", "To", "Cc",
+	"Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc"
+};
+
+struct qual {
+	struct buf out;
+	const char *domain;
+	int depth, quote, esc, angle;
+	int elem_angle, at, angle_at, words, in_word;
+	size_t last_end;	/* out.len after the element's last word */
+	size_t angle_from;	/* out.len just after the '<' */
+	int changed;
+};
+
+static int
+qual_insert(struct qual *q, size_t at)
+{
+	size_t n = strlen(q->domain) + 1;
+
+	if (buf_append(&q->out, "", 0) == -1 ||
+	    buf_append(&q->out, q->domain, n) == -1)	/* room for n bytes */
+		return -1;
+	memmove(q->out.data + at + n, q->out.data + at, q->out.len - n - at);
+	q->out.data[at] = '@';
+	memcpy(q->out.data + at + 1, q->domain, n - 1);
+	q->out.data[q->out.len] = '\0';
+	q->changed = 1;
+	return 0;
+}
+
+/* The end of one mailbox (a comma, a group's end, the field's end). */
+static int
+qual_elem_end(struct qual *q)
+{
+	int rc = 0;
+
+	if (!q->elem_angle && !q->at && q->words == 1)
+		rc = qual_insert(q, q->last_end);
+	q->elem_angle = q->at = q->words = q->in_word = 0;
+	return rc;
+}
+
+static int
+qual_byte(struct qual *q, char c)
+{
+	if (q->depth) {
+		if (q->esc)
+			q->esc = 0;
+		else if (c == '\\')
+			q->esc = 1;
+		else if (c == '(')
+			q->depth++;
+		else if (c == ')')
+			q->depth--;
+		return buf_putc(&q->out, c);
+	}
+	if (q->quote) {
+		if (buf_putc(&q->out, c) == -1)
+			return -1;
+		if (q->esc)
+			q->esc = 0;
+		else if (c == '\\')
+			q->esc = 1;
+		else if (c == '"') {
+			q->quote = 0;
+			q->last_end = q->out.len;
+		}
+		return 0;
+	}
+	if (q->angle) {
+		if (c == '>') {
+			q->angle = 0;
+			if (!q->angle_at && q->out.len > q->angle_from &&
+			    qual_insert(q, q->out.len) == -1)
+				return -1;
+		} else if (c == '@' && q->out.len > q->angle_from)
+			q->angle_at = 1;	/* a route "<@a:x@y>" has one too */
+		else if (c == '"')
+			q->quote = 1;
+		return buf_putc(&q->out, c);
+	}
+	switch (c) {
+	case '(':
+		q->depth = 1;
+		q->in_word = 0;
+		break;
+	case '"':
+		q->quote = 1;
+		if (!q->in_word)
+			q->words++;
+		q->in_word = 1;
+		break;
+	case '<':
+		q->angle = 1;
+		q->elem_angle = 1;
+		q->angle_at = 0;
+		if (buf_putc(&q->out, c) == -1)
+			return -1;
+		q->angle_from = q->out.len;
+		return 0;
+	case ',':
+	case ';':
+		if (qual_elem_end(q) == -1)
+			return -1;
+		break;
+	case ':':
+		/* what came before was a group's name */
+		q->elem_angle = q->at = q->words = q->in_word = 0;
+		break;
+	case '@':
+		q->at = 1;
+		q->in_word = 1;
+		break;
+	case ' ':
+	case '\t':
+	case '\r':
+	case '\n':
+		q->in_word = 0;
+		break;
+	default:
+		if (!q->in_word && !q->at)
+			q->words++;
+		q->in_word = 1;
+		if (buf_putc(&q->out, c) == -1)
+			return -1;
+		q->last_end = q->out.len;
+		return 0;
+	}
+	return buf_putc(&q->out, c);
+}
+
+/* Rewrites field f in place (its new text appended to h->raw) when one
+ * of its addresses was bare. 0 or -1 (ENOMEM). */
+static int
+qualify_field(struct msg_head *h, struct msg_field *f, const char *domain)
+{
+	struct qual q;
+	const char *v = h->raw.data + f->off + f->namelen + 1;
+	size_t n = f->len - f->namelen - 1, i, off;
+	int rc = 0;
+
+	memset(&q, 0, sizeof(q));
+	q.domain = domain;
+	buf_init(&q.out, 0);
+	/* the final CRLF stays outside, so the field ends as it did */
+	if (n >= 2 && v[n - 2] == '\r' && v[n - 1] == '\n')
+		n -= 2;
+	for (i = 0; i < n; i++)
+		if (qual_byte(&q, v[i]) == -1)
+			goto fail;
+	if (qual_elem_end(&q) == -1)
+		goto fail;
+	/* unbalanced text is left exactly as it was */
+	if (q.changed && !q.depth && !q.quote && !q.angle) {
+		h->raw.max = SIZE_MAX - 1;
+		off = h->raw.len;
+		if (buf_append(&h->raw, h->raw.data + f->off, f->namelen + 1) == -1 ||
+		    buf_append(&h->raw, q.out.data, q.out.len) == -1 ||
+		    buf_append(&h->raw, "\r\n", 2) == -1)
+			goto fail;
+		f->off = off;
+		f->len = h->raw.len - off;
+	}
+	buf_free(&q.out);
+	return rc;
+fail:
+	buf_free(&q.out);
+	return -1;
+}
+
+int
+msg_head_qualify(struct msg_head *h, const char *domain)
+{
+	size_t k, j;
+
+	for (k = 0; k < h->nf; k++) {
+		if (h->f[k].deleted)
+			continue;
+		for (j = 0; j < sizeof(qualify_fields) / sizeof(qualify_fields[0]); j++)
+			if (field_is(h, &h->f[k], qualify_fields[j]) &&
+			    qualify_field(h, &h->f[k], domain) == -1)
+				return -1;
+	}
+	return 0;
+}
+
 int
 msg_head_complete(struct msg_head *h, const struct msg_origin *o)
 {
@@ -662,6 +861,8 @@ msg_head_complete(struct msg_head *h, const struct msg_origin *o)
 		fix.domain = "localhost";
 	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		msg_head_delete(h, drop[i]);
+	if (msg_head_qualify(h, fix.domain) == -1)
+		return -1;
 	if (!head_has(h, "Date") && add_date(h, fix.now) == -1)
 		return -1;
 	if (!head_has(h, "Message-ID") && add_msgid(h, &fix) == -1)

@@ -112,7 +112,15 @@ struct msg_origin {
 };
 
 /*
- * Adds Date, Message-ID and From where missing; removes Bcc (and
+ * Completes every bare local address in From, Sender, Reply-To, To, Cc
+ * (and their Resent- forms) with "@domain", leaving names, comments and
+ * folding as written. Returns 0 or -1 (ENOMEM).
+ */
+int msg_head_qualify(struct msg_head *h, const char *domain);
+
+/*
+ * Qualifies addresses (msg_head_qualify) and adds Date, Message-ID and
+ * From where missing; removes Bcc (and
  * Resent-Bcc), Return-Path and Content-Length. Returns 0 or -1 (ENOMEM).
  */
 int msg_head_complete(struct msg_head *h, const struct msg_origin *o);

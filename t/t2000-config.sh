@@ -56,12 +56,12 @@ test_expect_success 'aliases: chains, a name without an entry, case, and duplica
 	test_cmp expect actual
 '
 
-test_expect_success 'aliases apply to -t recipients too; the header is left as written' '
+test_expect_success 'aliases apply to -t recipients too; the header is only qualified' '
 	printf "To: root\nCc: webmaster\nSubject: t\n\nbody\n" | sm -odi -t &&
 	printf "%s\n" ops@example.org oncall@example.org web@corp.example >expect &&
 	received_field 3 rcpt_tos >actual &&
 	test_cmp expect actual &&
-	printf "To: root\nCc: webmaster\nSubject: t\nFrom: root <root@corp.example>\n\nbody\n" |
+	printf "To: root@corp.example\nCc: webmaster@corp.example\nSubject: t\nFrom: root <root@corp.example>\n\nbody\n" |
 	crlf >expect &&
 	masked 3 >actual &&
 	test_cmp expect actual

@@ -186,7 +186,9 @@ test_expect_success 'cron: the exact envelope and message' '
 		"RCPT TO:<ops@example.org>" "RCPT TO:<oncall@example.org>" >expect &&
 	envelope $(last) >actual &&
 	test_cmp expect actual &&
-	sed "8a Date: DATE\nMessage-ID: MSGID" cron.msg | crlf >expect &&
+	sed -e "8a Date: DATE\nMessage-ID: MSGID" \
+		-e "s/^From: root (Cron Daemon)/From: root@example.com (Cron Daemon)/" \
+		-e "s/^To: root$/To: root@example.com/" cron.msg | crlf >expect &&
 	stamped $(last) >actual &&
 	test_cmp expect actual
 '
@@ -195,7 +197,7 @@ test_expect_success 'cron without a From field: -F names the sender' '
 	printf "To: root\nSubject: Cron <root@host> job\n\noutput\n" |
 	sm -odi -i -FCronDaemon -B8BITMIME -oem root &&
 	crlf >expect <<-\EOF &&
-	To: root
+	To: root@example.com
 	Subject: Cron <root@host> job
 	Date: DATE
 	Message-ID: MSGID
