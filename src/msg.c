@@ -799,6 +799,7 @@ static int
 qualify_field(struct msg_head *h, struct msg_field *f, const char *domain)
 {
 	struct qual q;
+	struct buf field = { NULL, 0, 0, 0 };
 	const char *v = h->raw.data + f->off + f->namelen + 1;
 	size_t n = f->len - f->namelen - 1, i, off;
 	int rc = 0;
@@ -816,18 +817,25 @@ qualify_field(struct msg_head *h, struct msg_field *f, const char *domain)
 		goto fail;
 	/* unbalanced text is left exactly as it was */
 	if (q.changed && !q.depth && !q.quote && !q.angle) {
+		/* The new field is built apart: appending h->raw to itself
+		 * would read freed memory when it grows. */
+		buf_init(&field, 0);
+		if (buf_append(&field, h->raw.data + f->off, f->namelen + 1) == -1 ||
+		    buf_append(&field, q.out.data, q.out.len) == -1 ||
+		    buf_append(&field, "\r\n", 2) == -1)
+			goto fail;
 		h->raw.max = SIZE_MAX - 1;
 		off = h->raw.len;
-		if (buf_append(&h->raw, h->raw.data + f->off, f->namelen + 1) == -1 ||
-		    buf_append(&h->raw, q.out.data, q.out.len) == -1 ||
-		    buf_append(&h->raw, "\r\n", 2) == -1)
+		if (buf_append(&h->raw, field.data, field.len) == -1)
 			goto fail;
 		f->off = off;
-		f->len = h->raw.len - off;
+		f->len = field.len;
 	}
+	buf_free(&field);
 	buf_free(&q.out);
 	return rc;
 fail:
+	buf_free(&field);
 	buf_free(&q.out);
 	return -1;
 }

@@ -78,7 +78,7 @@ test_expect_success 'mail() with no From: sendq writes a qualified one' '
 	wait_received 4 &&
 	expect_envelope 4 root@example.com ops@example.net &&
 	cat >expect <<-\EOF &&
-	To: root
+	To: root@example.com
 	Subject: No From
 	X-Priority: 3
 	Date: *

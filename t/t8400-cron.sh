@@ -37,7 +37,7 @@ printf 'From: root (Cron Daemon)\nTo: root\nSubject: Cron <root@host> /usr/local
 sed '1,/^$/d' cron.msg >cron.body
 cat >cron.headers <<\EOF
 From: root@example.com (Cron Daemon)
-To: root
+To: root@example.com
 Subject: Cron <root@host> /usr/local/bin/backup
 MIME-Version: 1.0
 Content-Type: text/plain; charset=UTF-8
@@ -100,7 +100,7 @@ test_expect_success 'BusyBox crond: sendmail -ti from PATH' '
 	wait_received 3 &&
 	expect_envelope 3 root@example.com ops@example.net &&
 	cat >expect <<-\EOF &&
-	To: root
+	To: root@example.com
 	Subject: cron: /usr/local/bin/backup
 	Date: *
 	Message-ID: *
@@ -136,7 +136,7 @@ test_expect_success 'sudo: -t with From: root' '
 	received_headers 4 >actual &&
 	grep -v "^From: " actual >actual.nofrom &&
 	cat >expect <<-\EOF &&
-	To: root
+	To: root@example.com
 	Auto-Submitted: auto-generated
 	Subject: *** SECURITY information for host ***
 	Date: *
@@ -170,7 +170,7 @@ test_expect_success 'at: -i and the user, From written by sendq' '
 	expect_envelope 5 root@example.com ops@example.net &&
 	cat >expect <<-\EOF &&
 	Subject: Output from your job        7
-	To: root
+	To: root@example.com
 	Date: *
 	Message-ID: *
 	From: root <root@example.com>
