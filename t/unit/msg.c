@@ -595,17 +595,34 @@ test_complete(void)
 	    "From: alice@example.com\r\n\r\nbody\r\n", "all three added");
 	o.now = 1795752306;	/* 2026-11-27 04:05:06 UTC */
 	is_str(complete("Date: x\nMessage-id: y\nfrom: z\n\n", &o),
-	    "Date: x\r\nMessage-id: y\r\nfrom: z\r\n\r\n", "none added when present");
+	    "Date: x\r\nMessage-id: y\r\nfrom: z@example.com\r\n\r\n",
+	    "none added when present; the bare From qualified");
 	is_str(complete("Bcc: a\nTo: b\nResent-Bcc: c\nReturn-Path: <d>\n"
 	    "Content-Length: 5\nDate: x\nMessage-ID: y\nFrom: z\n\n", &o),
-	    "To: b\r\nDate: x\r\nMessage-ID: y\r\nFrom: z\r\n\r\n", "removed fields");
+	    "To: b@example.com\r\nDate: x\r\nMessage-ID: y\r\nFrom: z@example.com\r\n\r\n",
+	    "removed fields");
+	is_str(complete("From: root (Cron Daemon)\nTo: bob, \"Al B\" <al>, x@y.z,\n"
+	    " team: c, d@e;, <@r.x:u@v>\nCc: (c) plain\nSender: \"q@n\" <q>\n"
+	    "Reply-To: \"a@b\"\nSubject: root\nTo: undisclosed-recipients:;\n"
+	    "Date: x\nMessage-ID: y\n\n", &o),
+	    "From: root@example.com (Cron Daemon)\r\n"
+	    "To: bob@example.com, \"Al B\" <al@example.com>, x@y.z,\r\n"
+	    " team: c@example.com, d@e;, <@r.x:u@v>\r\n"
+	    "Cc: (c) plain@example.com\r\n"
+	    "Sender: \"q@n\" <q@example.com>\r\n"
+	    "Reply-To: \"a@b\"@example.com\r\nSubject: root\r\n"
+	    "To: undisclosed-recipients:;\r\nDate: x\r\nMessage-ID: y\r\n\r\n",
+	    "bare addresses qualified, the rest as written");
+	is_str(complete("From: \"unbalanced <x\nDate: x\nMessage-ID: y\n\n", &o),
+	    "From: \"unbalanced <x\r\nDate: x\r\nMessage-ID: y\r\n\r\n",
+	    "an unbalanced field is left alone");
 	is_str(complete("From: z\nMessage-ID: y\n\n", &o),
-	    "From: z\r\nMessage-ID: y\r\nDate: Fri, 27 Nov 2026 04:05:06 +0000\r\n\r\n",
+	    "From: z@example.com\r\nMessage-ID: y\r\nDate: Fri, 27 Nov 2026 04:05:06 +0000\r\n\r\n",
 	    "date format");
 	setenv("TZ", "EST5", 1);
 	tzset();
 	is_str(complete("From: z\nMessage-ID: y\n\n", &o),
-	    "From: z\r\nMessage-ID: y\r\nDate: Thu, 26 Nov 2026 23:05:06 -0500\r\n\r\n",
+	    "From: z@example.com\r\nMessage-ID: y\r\nDate: Thu, 26 Nov 2026 23:05:06 -0500\r\n\r\n",
 	    "local time with its zone");
 	setenv("TZ", "UTC", 1);
 	tzset();
