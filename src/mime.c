@@ -232,6 +232,21 @@ mime_fold(const char *f, size_t n, struct buf *out)
 	return 0;
 }
 
+/* The length of the field starting at h (up to n bytes): its line and
+ * the continuation lines (starting with white space) after it. */
+static size_t
+mime_field_len(const char *h, size_t n)
+{
+	const char *e;
+	size_t len = 0;
+
+	do {
+		e = memmem(h + len, n - len, "\r\n", 2);
+		len = e ? (size_t)(e - h) + 2 : n;
+	} while (len < n && (h[len] == ' ' || h[len] == '\t'));
+	return len;
+}
+
 /* The header block is complete (its empty line included): decide how
  * its body goes and write the header. */
 static int
@@ -239,23 +254,14 @@ mime_head_done(struct mime *m, struct buf *out)
 {
 	struct mime_fields mf;
 	const char *h = m->head.data;
-	size_t n = m->head.len - 2, off = 0, flen;
+	size_t n = m->head.len - 2, off, flen;
 	int encode, rc = 0;
 
 	memset(&mf, 0, sizeof(mf));
 	mf.identity = 1;
-	/* fields: a line not starting with white space begins one */
-	while (off < n) {
-		flen = 0;
-		do {
-			const char *e = memmem(h + off + flen, n - off - flen,
-			    "\r\n", 2);
-
-			flen = e ? (size_t)(e - (h + off)) + 2 : n - off;
-		} while (off + flen < n && (h[off + flen] == ' ' ||
-		    h[off + flen] == '\t'));
+	for (off = 0; off < n; off += flen) {
+		flen = mime_field_len(h + off, n - off);
 		mime_look(h + off, flen, &mf);
-		off += flen;
 	}
 	/* A message without MIME-Version is not MIME: its Content-* fields
 	 * (if any) mean nothing and its body is text. */
@@ -266,14 +272,7 @@ mime_head_done(struct mime *m, struct buf *out)
 	encode = !mf.multipart && !mf.message && mf.identity;
 
 	for (off = 0; off < n; off += flen) {
-		flen = 0;
-		do {
-			const char *e = memmem(h + off + flen, n - off - flen,
-			    "\r\n", 2);
-
-			flen = e ? (size_t)(e - (h + off)) + 2 : n - off;
-		} while (off + flen < n && (h[off + flen] == ' ' ||
-		    h[off + flen] == '\t'));
+		flen = mime_field_len(h + off, n - off);
 		if (encode && mime_is_cte(h + off, flen))
 			continue;
 		if (mime_fold(h + off, flen, out) == -1)
