@@ -3,16 +3,23 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <netdb.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <strings.h>
+#include <syslog.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -45,6 +52,11 @@
  * that inih's continuation lines never happen. A key line too long for
  * inih's buffer is split here by conf_split(), which follows inih's rules,
  * and inih is given an empty line in its place.
+ *
+ * Smarthost sections: "[smarthost]" is the default route and must be
+ * there; "[smarthost NAME]" adds one more, NAME being letters, digits,
+ * '.', '-' and '_'. Each holds the same keys (senders only in a named
+ * one), and they are kept in file order: the order failover tries them.
  */
 
 enum conf_sect {
@@ -71,6 +83,20 @@ enum conf_key {
 	KEY_PASSWORD_FILE,
 	KEY_HELO,
 	KEY_TIMEOUT,
+	KEY_PASSWORD_COMMAND,
+	KEY_AUTH,
+	KEY_OAUTH2_TOKEN_COMMAND,
+	KEY_OAUTH2_TOKEN_URL,
+	KEY_OAUTH2_CLIENT_ID,
+	KEY_OAUTH2_CLIENT_SECRET_FILE,
+	KEY_OAUTH2_REFRESH_TOKEN_FILE,
+	KEY_SENDERS,
+	KEY_REWRITE_FROM,
+	KEY_FROM,
+	KEY_CLIENT_CERT,
+	KEY_CLIENT_KEY,
+	KEY_PIN_SHA256,
+	KEY_TLS_MIN,
 	KEY_DOMAIN,
 	KEY_DIR,
 	KEY_RETRY_FIRST,
@@ -93,6 +119,22 @@ static const struct {
 	[KEY_PASSWORD_FILE] = { SECT_SMARTHOST, "password_file" },
 	[KEY_HELO] = { SECT_SMARTHOST, "helo" },
 	[KEY_TIMEOUT] = { SECT_SMARTHOST, "timeout" },
+	[KEY_PASSWORD_COMMAND] = { SECT_SMARTHOST, "password_command" },
+	[KEY_AUTH] = { SECT_SMARTHOST, "auth" },
+	[KEY_OAUTH2_TOKEN_COMMAND] = { SECT_SMARTHOST, "oauth2_token_command" },
+	[KEY_OAUTH2_TOKEN_URL] = { SECT_SMARTHOST, "oauth2_token_url" },
+	[KEY_OAUTH2_CLIENT_ID] = { SECT_SMARTHOST, "oauth2_client_id" },
+	[KEY_OAUTH2_CLIENT_SECRET_FILE] =
+	    { SECT_SMARTHOST, "oauth2_client_secret_file" },
+	[KEY_OAUTH2_REFRESH_TOKEN_FILE] =
+	    { SECT_SMARTHOST, "oauth2_refresh_token_file" },
+	[KEY_SENDERS] = { SECT_SMARTHOST, "senders" },
+	[KEY_REWRITE_FROM] = { SECT_SMARTHOST, "rewrite_from" },
+	[KEY_FROM] = { SECT_SMARTHOST, "from" },
+	[KEY_CLIENT_CERT] = { SECT_SMARTHOST, "client_cert" },
+	[KEY_CLIENT_KEY] = { SECT_SMARTHOST, "client_key" },
+	[KEY_PIN_SHA256] = { SECT_SMARTHOST, "pin_sha256" },
+	[KEY_TLS_MIN] = { SECT_SMARTHOST, "tls_min" },
 	[KEY_DOMAIN] = { SECT_SENDER, "domain" },
 	[KEY_DIR] = { SECT_QUEUE, "dir" },
 	[KEY_RETRY_FIRST] = { SECT_QUEUE, "retry_first" },
@@ -117,6 +159,16 @@ static const struct {
 #define CONF_LABEL_MAX 63
 #define CONF_DOMAIN_MAX 255
 #define CONF_ALIAS_NAME_MAX 64
+/* Words of a command line, and sender patterns in one section. */
+#define CONF_ARGV_MAX 32
+#define CONF_SENDERS_MAX 64
+/* A SHA-256 in base64. */
+#define CONF_PIN_LEN 44
+
+/* Where each key of one smarthost section was set. */
+struct conf_sh_lines {
+	unsigned key[KEY_COUNT];
+};
 
 struct conf_parse {
 	struct conf *c;
@@ -127,8 +179,12 @@ struct conf_parse {
 	int oom;
 	int read_errno;		/* nonzero: reading the file failed */
 	enum conf_sect sect;
+	size_t cur;			/* the smarthost section being read */
 	unsigned sect_line[SECT_COUNT];	/* first header of each section */
-	unsigned key_line[KEY_COUNT];	/* where each key was set */
+	unsigned key_line[KEY_COUNT];	/* where each key was set, outside
+					   the smarthost sections */
+	struct conf_sh_lines shl[CONF_SMARTHOST_MAX];
+	char label[CONF_NAME_MAX + 16];
 };
 
 static void conf_error(struct conf_parse *, unsigned, const char *, ...)
@@ -453,47 +509,159 @@ conf_path(struct conf_parse *st, const char *name, const char *value,
 	*out = conf_strdup(st, value);
 }
 
-/* One "name = value" line in the current section. Reports what is wrong. */
+/* Copies value, refusing control characters (they could end an SMTP or
+ * HTTP line early). what names the key; secret values are not echoed. */
 static void
-conf_set(struct conf_parse *st, const char *name, const char *value)
+conf_text(struct conf_parse *st, const char *name, const char *value,
+    char **out)
 {
-	struct conf *c = st->c;
-	const char *sname = conf_sect_names[st->sect];
-	enum conf_key k;
+	if (conf_has_ctl(value)) {
+		conf_error(st, st->lineno, "malformed %s: control character",
+		    name);
+		return;
+	}
+	*out = conf_strdup(st, value);
+}
 
-	switch (st->sect) {
-	case SECT_NONE:
-		conf_error(st, st->lineno,
-		    "key \"%s\" outside any section", name);
+/* A command line: its first word must be an absolute path (no shell
+ * and no PATH search: what runs is what is written). */
+static void
+conf_cmdline(struct conf_parse *st, const char *name, const char *value,
+    char **out)
+{
+	size_t words = 0;
+	const char *p = value;
+
+	if (conf_has_ctl(value)) {
+		conf_error(st, st->lineno, "malformed %s: control character",
+		    name);
 		return;
-	case SECT_UNKNOWN:
-		return;		/* the header was reported */
-	case SECT_ALIASES:
-		conf_alias_add(st, name, value);
-		return;
-	default:
-		break;
 	}
-	for (k = 0; k < KEY_COUNT; k++)
-		if (conf_keys[k].sect == st->sect &&
-		    strcmp(conf_keys[k].name, name) == 0)
+	if (value[0] != '/') {
+		conf_error(st, st->lineno, "malformed %s \"%s\": the program "
+		    "must be an absolute path (there is no shell)", name, value);
+		return;
+	}
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
 			break;
-	if (k == KEY_COUNT) {
-		conf_error(st, st->lineno, "unknown key \"%s\" in [%s]",
-		    name, sname);
+		words++;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+	if (words > CONF_ARGV_MAX) {
+		conf_error(st, st->lineno, "malformed %s: more than %d words",
+		    name, CONF_ARGV_MAX);
 		return;
 	}
-	if (st->key_line[k]) {
-		conf_error(st, st->lineno,
-		    "duplicate key \"%s\" in [%s] (first on line %u)",
-		    name, sname, st->key_line[k]);
+	*out = conf_strdup(st, value);
+}
+
+/* senders = PATTERN, PATTERN, ...: globs on the envelope sender. */
+static void
+conf_senders(struct conf_parse *st, struct conf_smarthost *s,
+    const char *value)
+{
+	char *copy, *tok, *save = NULL, **v;
+
+	if ((copy = conf_strdup(st, value)) == NULL)
 		return;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	    tok = strtok_r(NULL, ",", &save)) {
+		tok = conf_lskip(tok);
+		conf_rstrip(tok);
+		if (*tok == '\0' || conf_has_ctl(tok) || strpbrk(tok, " \t<>")) {
+			conf_error(st, st->lineno, "malformed senders: \"%s\" "
+			    "is not an address pattern such as *@example.com",
+			    tok);
+			break;
+		}
+		if (s->nsenders >= CONF_SENDERS_MAX) {
+			conf_error(st, st->lineno, "malformed senders: more "
+			    "than %d patterns", CONF_SENDERS_MAX);
+			break;
+		}
+		v = realloc(s->senders, (s->nsenders + 1) * sizeof(*v));
+		if (v == NULL) {
+			st->oom = 1;
+			break;
+		}
+		s->senders = v;
+		if ((v[s->nsenders] = conf_strdup(st, tok)) == NULL)
+			break;
+		s->nsenders++;
 	}
-	st->key_line[k] = st->lineno;
-	if (*value == '\0') {
-		conf_error(st, st->lineno, "empty value for %s", name);
+	if (s->nsenders == 0 && st->errors == 0 && !st->oom)
+		conf_error(st, st->lineno, "empty value for senders");
+	free(copy);
+}
+
+static int
+conf_b64(int ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= '0' && ch <= '9') || ch == '+' || ch == '/';
+}
+
+/* pin_sha256 = B64[, B64...], each optionally "sha256//B64": kept in
+ * libcurl's form "sha256//B64;sha256//B64". */
+static void
+conf_pins(struct conf_parse *st, struct conf_smarthost *s, const char *value)
+{
+	struct buf b;
+	char *copy, *tok, *save = NULL;
+	size_t i;
+
+	if ((copy = conf_strdup(st, value)) == NULL)
 		return;
+	buf_init(&b, 0);
+	for (tok = strtok_r(copy, ",;", &save); tok;
+	    tok = strtok_r(NULL, ",;", &save)) {
+		tok = conf_lskip(tok);
+		conf_rstrip(tok);
+		if (strncmp(tok, "sha256//", 8) == 0)
+			tok += 8;
+		for (i = 0; i < CONF_PIN_LEN - 1 && conf_b64(tok[i]); i++)
+			;
+		if (i != CONF_PIN_LEN - 1 || strcmp(tok + i, "=") != 0) {
+			conf_error(st, st->lineno, "malformed pin_sha256 "
+			    "\"%s\": not a base64 SHA-256 (44 characters "
+			    "ending in \"=\")", tok);
+			goto out;
+		}
+		if (buf_printf(&b, "%ssha256//%s", b.len ? ";" : "", tok)
+		    == -1) {
+			st->oom = 1;
+			goto out;
+		}
 	}
+	if (b.len == 0)
+		conf_error(st, st->lineno, "empty value for pin_sha256");
+	else
+		s->pin_sha256 = buf_take(&b);
+out:
+	buf_free(&b);
+	free(copy);
+}
+
+/* 1 if s looks like an address: local@domain, nothing odd. */
+static int
+conf_is_address(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	return at && at != s && conf_is_domain(at + 1) && !conf_has_ctl(s) &&
+	    !strpbrk(s, " \t<>()[],;:\"\\");
+}
+
+/* A key of a smarthost section. */
+static void
+conf_set_smarthost(struct conf_parse *st, enum conf_key k, const char *name,
+    const char *value)
+{
+	struct conf_smarthost *s = &st->c->smarthost[st->cur];
 
 	switch (k) {
 	case KEY_HOST:
@@ -508,46 +676,39 @@ conf_set(struct conf_parse *st, const char *name, const char *value)
 				return;
 			}
 		}
-		c->host = conf_strdup(st, value);
+		s->host = conf_strdup(st, value);
 		break;
 	case KEY_PORT:
-		if (conf_uint(value, 1, 65535, &c->port) == -1)
+		if (conf_uint(value, 1, 65535, &s->port) == -1)
 			conf_error(st, st->lineno, "malformed port \"%s\": "
 			    "not a number from 1 to 65535", value);
 		break;
 	case KEY_TLS:
 		if (strcmp(value, "starttls") == 0)
-			c->tls = CONF_TLS_STARTTLS;
+			s->tls = CONF_TLS_STARTTLS;
 		else if (strcmp(value, "implicit") == 0)
-			c->tls = CONF_TLS_IMPLICIT;
+			s->tls = CONF_TLS_IMPLICIT;
 		else if (strcmp(value, "none") == 0)
-			c->tls = CONF_TLS_NONE;
+			s->tls = CONF_TLS_NONE;
 		else
 			conf_error(st, st->lineno, "malformed tls \"%s\": "
 			    "not starttls, implicit or none", value);
 		break;
 	case KEY_CA_FILE:
-		conf_path(st, name, value, &c->ca_file);
+		conf_path(st, name, value, &s->ca_file);
 		break;
 	case KEY_USER:
-		if (conf_has_ctl(value)) {
-			conf_error(st, st->lineno,
-			    "malformed user: control character");
-			return;
-		}
-		c->user = conf_strdup(st, value);
+		conf_text(st, "user", value, &s->user);
 		break;
 	case KEY_PASSWORD:
 		/* Never echoed: it is a secret. */
-		if (conf_has_ctl(value)) {
-			conf_error(st, st->lineno,
-			    "malformed password: control character");
-			return;
-		}
-		c->password = conf_strdup(st, value);
+		conf_text(st, "password", value, &s->password);
 		break;
 	case KEY_PASSWORD_FILE:
-		conf_path(st, name, value, &c->password_file);
+		conf_path(st, name, value, &s->password_file);
+		break;
+	case KEY_PASSWORD_COMMAND:
+		conf_cmdline(st, name, value, &s->password_command);
 		break;
 	case KEY_HELO:
 		if (!conf_is_domain(value) && !conf_is_addr_literal(value)) {
@@ -555,14 +716,161 @@ conf_set(struct conf_parse *st, const char *name, const char *value)
 			    "not a domain name or address literal", value);
 			return;
 		}
-		c->helo = conf_strdup(st, value);
+		s->helo = conf_strdup(st, value);
 		break;
 	case KEY_TIMEOUT:
-		if (conf_uint(value, 1, CONF_TIMEOUT_MAX, &c->timeout) == -1)
+		if (conf_uint(value, 1, CONF_TIMEOUT_MAX, &s->timeout) == -1)
 			conf_error(st, st->lineno, "malformed timeout \"%s\": "
 			    "not a number of seconds from 1 to %u", value,
 			    CONF_TIMEOUT_MAX);
 		break;
+	case KEY_AUTH:
+		if (strcmp(value, "plain") == 0)
+			s->auth = CONF_AUTH_PLAIN;
+		else if (strcmp(value, "login") == 0)
+			s->auth = CONF_AUTH_LOGIN;
+		else if (strcmp(value, "xoauth2") == 0)
+			s->auth = CONF_AUTH_XOAUTH2;
+		else if (strcmp(value, "oauthbearer") == 0)
+			s->auth = CONF_AUTH_OAUTHBEARER;
+		else if (strcmp(value, "external") == 0)
+			s->auth = CONF_AUTH_EXTERNAL;
+		else
+			conf_error(st, st->lineno, "malformed auth \"%s\": not "
+			    "plain, login, xoauth2, oauthbearer or external",
+			    value);
+		break;
+	case KEY_OAUTH2_TOKEN_COMMAND:
+		conf_cmdline(st, name, value, &s->oauth2_token_command);
+		break;
+	case KEY_OAUTH2_TOKEN_URL:
+		if (strncmp(value, "https://", 8) != 0 || value[8] == '\0' ||
+		    conf_has_ctl(value) || strpbrk(value, " \t")) {
+			conf_error(st, st->lineno, "malformed %s \"%s\": not "
+			    "an https:// URL", name, value);
+			return;
+		}
+		s->oauth2_token_url = conf_strdup(st, value);
+		break;
+	case KEY_OAUTH2_CLIENT_ID:
+		conf_text(st, name, value, &s->oauth2_client_id);
+		break;
+	case KEY_OAUTH2_CLIENT_SECRET_FILE:
+		conf_path(st, name, value, &s->oauth2_client_secret_file);
+		break;
+	case KEY_OAUTH2_REFRESH_TOKEN_FILE:
+		conf_path(st, name, value, &s->oauth2_refresh_token_file);
+		break;
+	case KEY_SENDERS:
+		if (s->name == NULL) {
+			conf_error(st, st->lineno, "senders in [smarthost]: "
+			    "the default route takes every other sender; "
+			    "put it in a [smarthost NAME] section");
+			return;
+		}
+		conf_senders(st, s, value);
+		break;
+	case KEY_REWRITE_FROM:
+		if (strcmp(value, "none") == 0)
+			s->rewrite_from = 0;
+		else if (strcmp(value, "envelope") == 0)
+			s->rewrite_from = CONF_REWRITE_ENVELOPE;
+		else if (strcmp(value, "header") == 0)
+			s->rewrite_from = CONF_REWRITE_HEADER;
+		else if (strcmp(value, "both") == 0)
+			s->rewrite_from = CONF_REWRITE_ENVELOPE |
+			    CONF_REWRITE_HEADER;
+		else
+			conf_error(st, st->lineno, "malformed rewrite_from "
+			    "\"%s\": not none, envelope, header or both", value);
+		break;
+	case KEY_FROM:
+		if (!conf_is_address(value)) {
+			conf_error(st, st->lineno, "malformed from \"%s\": not "
+			    "an address such as alerts@example.com", value);
+			return;
+		}
+		s->from = conf_strdup(st, value);
+		break;
+	case KEY_CLIENT_CERT:
+		conf_path(st, name, value, &s->client_cert);
+		break;
+	case KEY_CLIENT_KEY:
+		conf_path(st, name, value, &s->client_key);
+		break;
+	case KEY_PIN_SHA256:
+		conf_pins(st, s, value);
+		break;
+	case KEY_TLS_MIN:
+		if (strcmp(value, "1.2") == 0)
+			s->tls_min = 12;
+		else if (strcmp(value, "1.3") == 0)
+			s->tls_min = 13;
+		else
+			conf_error(st, st->lineno, "malformed tls_min \"%s\": "
+			    "not 1.2 or 1.3", value);
+		break;
+	default:
+		break;
+	}
+}
+
+/* One "name = value" line in the current section. Reports what is wrong. */
+static void
+conf_set(struct conf_parse *st, const char *name, const char *value)
+{
+	struct conf *c = st->c;
+	const char *sname = conf_sect_names[st->sect];
+	unsigned *kl = st->key_line;
+	enum conf_key k;
+
+	switch (st->sect) {
+	case SECT_NONE:
+		conf_error(st, st->lineno,
+		    "key \"%s\" outside any section", name);
+		return;
+	case SECT_UNKNOWN:
+		return;		/* the header was reported */
+	case SECT_ALIASES:
+		conf_alias_add(st, name, value);
+		return;
+	case SECT_SMARTHOST:
+		kl = st->shl[st->cur].key;
+		sname = conf_smarthost_label(&c->smarthost[st->cur],
+		    st->label, sizeof(st->label));
+		/* the label has its brackets */
+		sname++;
+		st->label[strlen(st->label) - 1] = '\0';
+		break;
+	default:
+		break;
+	}
+	for (k = 0; k < KEY_COUNT; k++)
+		if (conf_keys[k].sect == st->sect &&
+		    strcmp(conf_keys[k].name, name) == 0)
+			break;
+	if (k == KEY_COUNT) {
+		conf_error(st, st->lineno, "unknown key \"%s\" in [%s]",
+		    name, sname);
+		return;
+	}
+	if (kl[k]) {
+		conf_error(st, st->lineno,
+		    "duplicate key \"%s\" in [%s] (first on line %u)",
+		    name, sname, kl[k]);
+		return;
+	}
+	kl[k] = st->lineno;
+	if (*value == '\0') {
+		conf_error(st, st->lineno, "empty value for %s", name);
+		return;
+	}
+	if (st->sect == SECT_SMARTHOST) {
+		conf_set_smarthost(st, k, name, value);
+		return;
+	}
+
+	switch (k) {
 	case KEY_DOMAIN:
 		if (!conf_is_domain(value)) {
 			conf_error(st, st->lineno, "malformed domain \"%s\": "
@@ -590,7 +898,7 @@ conf_set(struct conf_parse *st, const char *name, const char *value)
 			    "\"%s\": not a number from 1 to %u", value,
 			    CONF_PER_CONNECTION_MAX);
 		break;
-	case KEY_COUNT:
+	default:
 		break;
 	}
 }
@@ -648,10 +956,64 @@ conf_getline(struct conf_parse *st)
 	return 1;
 }
 
+/* 1 if s may name a smarthost section. */
+static int
+conf_is_name(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!(isascii((unsigned char)s[n]) &&
+		    (isalnum((unsigned char)s[n]) || strchr(".-_", s[n]))))
+			return 0;
+	return n > 0 && n <= CONF_NAME_MAX && s[0] != '.';
+}
+
+/* Opens (or reopens) the smarthost section named name (NULL: the
+ * default). */
+static void
+conf_section_smarthost(struct conf_parse *st, const char *name)
+{
+	struct conf *c = st->c;
+	struct conf_smarthost *v;
+	size_t i;
+
+	for (i = 0; i < c->nsmarthost; i++) {
+		const char *n = c->smarthost[i].name;
+
+		if ((n == NULL && name == NULL) ||
+		    (n && name && strcasecmp(n, name) == 0)) {
+			st->cur = i;
+			return;
+		}
+	}
+	if (c->nsmarthost >= CONF_SMARTHOST_MAX) {
+		conf_error(st, st->lineno, "more than %d smarthost sections",
+		    CONF_SMARTHOST_MAX);
+		st->sect = SECT_UNKNOWN;
+		return;
+	}
+	v = realloc(c->smarthost, (c->nsmarthost + 1) * sizeof(*v));
+	if (v == NULL) {
+		st->oom = 1;
+		st->sect = SECT_UNKNOWN;
+		return;
+	}
+	c->smarthost = v;
+	v = &c->smarthost[c->nsmarthost];
+	memset(v, 0, sizeof(*v));
+	v->line = st->lineno;
+	if (name && (v->name = conf_strdup(st, name)) == NULL) {
+		st->sect = SECT_UNKNOWN;
+		return;
+	}
+	st->cur = c->nsmarthost++;
+}
+
 static void
 conf_section(struct conf_parse *st, char *p)
 {
-	char *end = strchr(p, ']'), *name, *rest;
+	char *end = strchr(p, ']'), *name, *rest, *arg = NULL;
 	enum conf_sect s;
 
 	if (end == NULL) {
@@ -670,14 +1032,31 @@ conf_section(struct conf_parse *st, char *p)
 	*end = '\0';
 	name = conf_lskip(p + 1);
 	conf_rstrip(name);
+	/* "smarthost NAME" */
+	if (strncmp(name, "smarthost", 9) == 0 &&
+	    conf_isspace((unsigned char)name[9])) {
+		name[9] = '\0';
+		arg = conf_lskip(name + 10);
+		if (!conf_is_name(arg)) {
+			conf_error(st, st->lineno, "malformed section header "
+			    "[smarthost %s]: the name may hold letters, "
+			    "digits, \".\", \"-\" and \"_\"", arg);
+			st->sect = SECT_UNKNOWN;
+			return;
+		}
+	}
 	for (s = SECT_SMARTHOST; s < SECT_UNKNOWN; s++)
 		if (strcmp(conf_sect_names[s], name) == 0)
 			break;
 	st->sect = s;
-	if (s == SECT_UNKNOWN)
+	if (s == SECT_UNKNOWN) {
 		conf_error(st, st->lineno, "unknown section [%s]", name);
-	else if (st->sect_line[s] == 0)
+		return;
+	}
+	if (st->sect_line[s] == 0)
 		st->sect_line[s] = st->lineno;
+	if (s == SECT_SMARTHOST)
+		conf_section_smarthost(st, arg);
 }
 
 /* The ini_reader: see the comment at the top of the file. */
@@ -728,42 +1107,144 @@ conf_reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* Checks on one smarthost section that need all of it. */
+static void
+conf_finish_smarthost(struct conf_parse *st, size_t i)
+{
+	struct conf_smarthost *s = &st->c->smarthost[i];
+	unsigned *kl = st->shl[i].key;
+	char label[CONF_NAME_MAX + 16];
+	unsigned pw, oauth, last;
+	int nsrc;
+
+	conf_smarthost_label(s, label, sizeof(label));
+	if (!kl[KEY_HOST])
+		conf_error(st, s->line, "host is required in %s", label);
+	nsrc = !!kl[KEY_PASSWORD] + !!kl[KEY_PASSWORD_FILE] +
+	    !!kl[KEY_PASSWORD_COMMAND];
+	pw = kl[KEY_PASSWORD] | kl[KEY_PASSWORD_FILE] |
+	    kl[KEY_PASSWORD_COMMAND];
+	last = kl[KEY_PASSWORD] > kl[KEY_PASSWORD_FILE] ?
+	    kl[KEY_PASSWORD] : kl[KEY_PASSWORD_FILE];
+	if (kl[KEY_PASSWORD_COMMAND] > last)
+		last = kl[KEY_PASSWORD_COMMAND];
+	if (nsrc > 1) {
+		if (kl[KEY_PASSWORD] && kl[KEY_PASSWORD_FILE] &&
+		    !kl[KEY_PASSWORD_COMMAND])
+			conf_error(st, last,
+			    "password and password_file are both set");
+		else
+			conf_error(st, last, "more than one of password, "
+			    "password_file and password_command");
+	}
+	oauth = kl[KEY_OAUTH2_TOKEN_COMMAND] | kl[KEY_OAUTH2_TOKEN_URL] |
+	    kl[KEY_OAUTH2_CLIENT_ID] | kl[KEY_OAUTH2_CLIENT_SECRET_FILE] |
+	    kl[KEY_OAUTH2_REFRESH_TOKEN_FILE];
+
+	switch (s->auth) {
+	case CONF_AUTH_XOAUTH2:
+	case CONF_AUTH_OAUTHBEARER:
+		if (!kl[KEY_USER])
+			conf_error(st, kl[KEY_AUTH], "auth = %s needs user "
+			    "(the mail account)", s->auth == CONF_AUTH_XOAUTH2 ?
+			    "xoauth2" : "oauthbearer");
+		if (pw)
+			conf_error(st, pw, "password with auth = %s: the "
+			    "token comes from oauth2_token_command or "
+			    "oauth2_token_url", s->auth == CONF_AUTH_XOAUTH2 ?
+			    "xoauth2" : "oauthbearer");
+		if (kl[KEY_OAUTH2_TOKEN_COMMAND] && kl[KEY_OAUTH2_TOKEN_URL])
+			conf_error(st, kl[KEY_OAUTH2_TOKEN_URL],
+			    "oauth2_token_command and oauth2_token_url are "
+			    "both set");
+		else if (!kl[KEY_OAUTH2_TOKEN_COMMAND] &&
+		    !kl[KEY_OAUTH2_TOKEN_URL])
+			conf_error(st, kl[KEY_AUTH], "auth = %s needs "
+			    "oauth2_token_command or oauth2_token_url",
+			    s->auth == CONF_AUTH_XOAUTH2 ? "xoauth2" :
+			    "oauthbearer");
+		else if (kl[KEY_OAUTH2_TOKEN_URL] &&
+		    (!kl[KEY_OAUTH2_CLIENT_ID] ||
+		    !kl[KEY_OAUTH2_REFRESH_TOKEN_FILE]))
+			conf_error(st, kl[KEY_OAUTH2_TOKEN_URL],
+			    "oauth2_token_url needs oauth2_client_id and "
+			    "oauth2_refresh_token_file");
+		else if (kl[KEY_OAUTH2_TOKEN_COMMAND] &&
+		    (oauth & ~kl[KEY_OAUTH2_TOKEN_COMMAND]))
+			conf_error(st, kl[KEY_OAUTH2_TOKEN_COMMAND],
+			    "oauth2_token_command with other oauth2_ keys");
+		break;
+	case CONF_AUTH_EXTERNAL:
+		if (!kl[KEY_CLIENT_CERT])
+			conf_error(st, kl[KEY_AUTH],
+			    "auth = external needs client_cert");
+		if (pw)
+			conf_error(st, pw, "password with auth = external");
+		break;
+	default:
+		if (kl[KEY_USER] && !pw)
+			conf_error(st, kl[KEY_USER],
+			    "user without password or password_file");
+		if (!kl[KEY_USER]) {
+			if (kl[KEY_PASSWORD])
+				conf_error(st, kl[KEY_PASSWORD],
+				    "password without user");
+			if (kl[KEY_PASSWORD_FILE])
+				conf_error(st, kl[KEY_PASSWORD_FILE],
+				    "password_file without user");
+			if (kl[KEY_PASSWORD_COMMAND])
+				conf_error(st, kl[KEY_PASSWORD_COMMAND],
+				    "password_command without user");
+			if (kl[KEY_AUTH])
+				conf_error(st, kl[KEY_AUTH],
+				    "auth without user");
+		}
+		break;
+	}
+	if (oauth && s->auth != CONF_AUTH_XOAUTH2 &&
+	    s->auth != CONF_AUTH_OAUTHBEARER)
+		conf_error(st, oauth, "oauth2_ keys without auth = xoauth2 "
+		    "or oauthbearer");
+	if (s->tls == CONF_TLS_NONE &&
+	    (kl[KEY_USER] | pw | kl[KEY_AUTH]))
+		conf_error(st, kl[KEY_TLS], "credentials with tls = none: "
+		    "AUTH would be sent in cleartext");
+	if (s->tls == CONF_TLS_NONE && (kl[KEY_CLIENT_CERT] |
+	    kl[KEY_CLIENT_KEY] | kl[KEY_PIN_SHA256] | kl[KEY_TLS_MIN] |
+	    kl[KEY_CA_FILE]))
+		conf_error(st, kl[KEY_TLS], "TLS settings with tls = none");
+	if (kl[KEY_CLIENT_KEY] && !kl[KEY_CLIENT_CERT])
+		conf_error(st, kl[KEY_CLIENT_KEY],
+		    "client_key without client_cert");
+	if (s->rewrite_from && conf_from(s) == NULL)
+		conf_error(st, kl[KEY_REWRITE_FROM], "rewrite_from needs from, "
+		    "or a user that is an address");
+
+	if (s->port == 0)
+		s->port = s->tls == CONF_TLS_IMPLICIT ?
+		    CONF_PORT_IMPLICIT : CONF_PORT_STARTTLS;
+	if (s->timeout == 0)
+		s->timeout = CONF_TIMEOUT_DEFAULT;
+	if (s->tls_min == 0)
+		s->tls_min = 12;
+}
+
 /* Checks that need the whole file. */
 static void
 conf_finish(struct conf_parse *st)
 {
 	struct conf *c = st->c;
 	unsigned *kl = st->key_line;
-	unsigned cred;
+	size_t i;
 
-	if (!kl[KEY_HOST])
-		conf_error(st, st->sect_line[SECT_SMARTHOST],
-		    "host is required in [smarthost]");
-	if (kl[KEY_PASSWORD] && kl[KEY_PASSWORD_FILE])
-		conf_error(st, kl[KEY_PASSWORD] > kl[KEY_PASSWORD_FILE] ?
-		    kl[KEY_PASSWORD] : kl[KEY_PASSWORD_FILE],
-		    "password and password_file are both set");
-	if (kl[KEY_USER] && !kl[KEY_PASSWORD] && !kl[KEY_PASSWORD_FILE])
-		conf_error(st, kl[KEY_USER],
-		    "user without password or password_file");
-	if (!kl[KEY_USER]) {
-		if (kl[KEY_PASSWORD])
-			conf_error(st, kl[KEY_PASSWORD],
-			    "password without user");
-		if (kl[KEY_PASSWORD_FILE])
-			conf_error(st, kl[KEY_PASSWORD_FILE],
-			    "password_file without user");
-	}
-	cred = kl[KEY_USER] | kl[KEY_PASSWORD] | kl[KEY_PASSWORD_FILE];
-	if (c->tls == CONF_TLS_NONE && cred)
-		conf_error(st, kl[KEY_TLS], "credentials with tls = none: "
-		    "AUTH would be sent in cleartext");
+	for (i = 0; i < c->nsmarthost; i++)
+		if (c->smarthost[i].name == NULL)
+			break;
+	if (i == c->nsmarthost)
+		conf_error(st, 0, "host is required in [smarthost]");
+	for (i = 0; i < c->nsmarthost; i++)
+		conf_finish_smarthost(st, i);
 
-	if (c->port == 0)
-		c->port = c->tls == CONF_TLS_IMPLICIT ?
-		    CONF_PORT_IMPLICIT : CONF_PORT_STARTTLS;
-	if (c->timeout == 0)
-		c->timeout = CONF_TIMEOUT_DEFAULT;
 	if (c->queue_dir == NULL && !kl[KEY_DIR])
 		c->queue_dir = conf_strdup(st, SENDQ_SPOOLDIR);
 	if (!kl[KEY_RETRY_FIRST])
@@ -779,26 +1260,64 @@ conf_finish(struct conf_parse *st)
 		    kl[KEY_RETRY_FIRST], "retry_max is shorter than retry_first");
 }
 
+static void conf_why(char **, const char *, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A reason: into *why when why is not NULL, else on stderr. */
+static void
+conf_why(char **why, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (msg)
+		log_sanitize(msg);
+	if (why) {
+		free(*why);
+		*why = msg ? msg : strdup("out of memory");
+		return;
+	}
+	if (msg)
+		log_err(NULL, "%s", msg);
+	free(msg);
+}
+
 /*
  * A file holding a secret must not be readable or writable by others: a
  * looser one is refused, saying which file and mode, rather than used.
  * Group access is allowed (root:sendq 0640 is the intended setting).
  */
 static int
-conf_private(int fd, const char *path)
+conf_private(int fd, const char *path, const char *what, char **why)
 {
 	struct stat sb;
 
 	if (fstat(fd, &sb) == -1) {
-		log_errno(NULL, "%s", path);
+		conf_why(why, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (sb.st_mode & (S_IROTH | S_IWOTH)) {
-		log_err(NULL, "%s: holds the smarthost password but has mode "
-		    "%04o; make it unreadable by others (chmod o-rw)", path,
+		conf_why(why, "%s: holds %s but has mode %04o; make it "
+		    "unreadable by others (chmod o-rw)", path, what,
 		    (unsigned)(sb.st_mode & 07777));
 		return -1;
 	}
+	return 0;
+}
+
+/* 1 if a smarthost section holds a password itself. */
+static int
+conf_has_password(const struct conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsmarthost; i++)
+		if (c->smarthost[i].password)
+			return 1;
 	return 0;
 }
 
@@ -822,7 +1341,9 @@ conf_load(struct conf *c, const char *path)
 		return EX_CONFIG;
 	}
 	r = ini_parse_stream(conf_reader, &st, conf_handler, &st);
-	if (c->password && conf_private(fileno(st.fp), path) == -1)
+	if (conf_has_password(c) &&
+	    conf_private(fileno(st.fp), path, "the smarthost password",
+	    NULL) == -1)
 		st.errors++;
 	fclose(st.fp);
 	buf_free(&st.line);
@@ -864,31 +1385,21 @@ conf_wipe(char *s)
 	}
 }
 
-char *
-conf_password(const struct conf *c, int *none)
+/* The first line of a private file; what says what it holds. */
+static char *
+conf_first_line(const char *path, const char *what, const char *empty,
+    char **why)
 {
 	struct buf b;
 	FILE *fp;
 	int ch;
-	char *pw;
+	char *line;
 
-	if (none)
-		*none = 0;
-	if (c->password) {
-		if ((pw = strdup(c->password)) == NULL)
-			log_errno(NULL, "%s", c->path);
-		return pw;
-	}
-	if (c->password_file == NULL) {
-		if (none)
-			*none = 1;
+	if ((fp = fopen(path, "r")) == NULL) {
+		conf_why(why, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if ((fp = fopen(c->password_file, "r")) == NULL) {
-		log_errno(NULL, "%s", c->password_file);
-		return NULL;
-	}
-	if (conf_private(fileno(fp), c->password_file) == -1) {
+	if (conf_private(fileno(fp), path, what, why) == -1) {
 		fclose(fp);
 		return NULL;
 	}
@@ -896,44 +1407,326 @@ conf_password(const struct conf *c, int *none)
 	while ((ch = getc(fp)) != EOF && ch != '\n') {
 		if (buf_putc(&b, ch) == -1) {
 			if (errno == E2BIG)
-				log_err(NULL, "%s: first line longer than %d "
-				    "bytes", c->password_file, CONF_LINE_MAX);
+				conf_why(why, "%s: first line longer than %d "
+				    "bytes", path, CONF_LINE_MAX);
 			else
-				log_errno(NULL, "%s", c->password_file);
+				conf_why(why, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 	}
 	if (ferror(fp)) {
-		log_errno(NULL, "%s", c->password_file);
+		conf_why(why, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (b.len > 0 && b.data[b.len - 1] == '\r')
 		b.data[--b.len] = '\0';
 	if (b.len == 0) {
-		log_err(NULL, "%s: empty password file", c->password_file);
+		conf_why(why, "%s: %s", path, empty);
 		goto fail;
 	}
 	if (b.len > CONF_LINE_MAX) {
-		log_err(NULL, "%s: first line longer than %d bytes",
-		    c->password_file, CONF_LINE_MAX);
+		conf_why(why, "%s: first line longer than %d bytes", path,
+		    CONF_LINE_MAX);
 		goto fail;
 	}
 	if (conf_has_ctl(b.data) || memchr(b.data, '\0', b.len)) {
-		log_err(NULL, "%s: control character in password",
-		    c->password_file);
+		conf_why(why, "%s: control character in the first line",
+		    path);
 		goto fail;
 	}
 	fclose(fp);
-	pw = buf_take(&b);
-	if (pw == NULL)
-		log_errno(NULL, "%s", c->password_file);
-	return pw;
+	if ((line = buf_take(&b)) == NULL)
+		conf_why(why, "%s: %s", path, strerror(errno));
+	return line;
 fail:
 	fclose(fp);
 	if (b.data)
 		explicit_bzero(b.data, b.cap);
 	buf_free(&b);
 	return NULL;
+}
+
+char *
+conf_secret(const char *path, const char *what, char **why)
+{
+	return conf_first_line(path, what, "empty file", why);
+}
+
+char *
+conf_password(const struct conf_smarthost *s, int *none, char **why)
+{
+	char *pw = NULL, *err = NULL;
+
+	if (none)
+		*none = 0;
+	if (s->password) {
+		if ((pw = strdup(s->password)) == NULL)
+			conf_why(why, "out of memory");
+		return pw;
+	}
+	if (s->password_file)
+		return conf_first_line(s->password_file,
+		    "the smarthost password", "empty password file", why);
+	if (s->password_command) {
+		if (conf_command(s->password_command, &pw, &err) == -1) {
+			conf_why(why, "password_command: %s",
+			    err ? err : "failed");
+			free(err);
+			return NULL;
+		}
+		return pw;
+	}
+	if (none)
+		*none = 1;
+	return NULL;
+}
+
+/*
+ * The child of conf_command: stdin /dev/null, stdout and stderr the
+ * pipes, SIGPIPE back to its default, no environment but a fixed PATH.
+ */
+static void
+conf_exec(char *const argv[], int out, int err)
+{
+	char *const envp[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	int fd;
+
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
+	if ((fd = open("/dev/null", O_RDONLY)) == -1 || dup2(fd, 0) == -1 ||
+	    dup2(out, 1) == -1 || dup2(err, 2) == -1)
+		_exit(126);
+	execve(argv[0], argv, envp);
+	dprintf(2, "%s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static long long
+conf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Logs the complete lines of a child's stderr in b, keeping the first
+ * one in *first; with flush, what is left too. */
+static void
+conf_stderr_lines(struct buf *b, const char *prog, char **first, int flush)
+{
+	char *nl;
+	size_t n;
+
+	while (b->len > 0) {
+		nl = memchr(b->data, '\n', b->len);
+		if (nl == NULL && !flush)
+			return;
+		n = nl ? (size_t)(nl - b->data) : b->len;
+		b->data[n] = '\0';
+		log_sanitize(b->data);
+		if (n > 0) {
+			log_mail(LOG_NOTICE, "%s: %s", prog, b->data);
+			if (*first == NULL)
+				*first = strdup(b->data);
+		}
+		n = nl ? n + 1 : b->len;
+		memmove(b->data, b->data + n, b->len - n);
+		b->len -= n;
+		b->data[b->len] = '\0';
+	}
+}
+
+int
+conf_command(const char *cmd, char **line, char **why)
+{
+	char *copy = NULL, *argv[CONF_ARGV_MAX + 1], *tok, *save = NULL;
+	char *first_err = NULL, chunk[4096], *nl;
+	struct pollfd pfd[2];
+	struct buf out, err;
+	long long deadline;
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = 0, n, i;
+	int argc = 0, timed_out = 0, toolong = 0, rc = -1;
+	pid_t pid;
+	ssize_t got;
+
+	*line = NULL;
+	*why = NULL;
+	buf_init(&out, CONF_LINE_MAX + 1);
+	buf_init(&err, 8192);
+	if ((copy = strdup(cmd)) == NULL)
+		goto oom;
+	for (tok = strtok_r(copy, " \t", &save); tok && argc < CONF_ARGV_MAX;
+	    tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	if (argc == 0 || argv[0][0] != '/') {
+		conf_why(why, "%s: not an absolute path", argc ? argv[0] : "");
+		goto out;
+	}
+	if (pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1) {
+		conf_why(why, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	if ((pid = fork()) == -1) {
+		conf_why(why, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		conf_exec(argv, po[1], pe[1]);
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+
+	deadline = conf_now_ms() + CONF_COMMAND_TIMEOUT * 1000LL;
+	pfd[0].fd = po[0];
+	pfd[1].fd = pe[0];
+	while (pfd[0].fd != -1 || pfd[1].fd != -1) {
+		long long left = deadline - conf_now_ms();
+
+		if (left <= 0) {
+			timed_out = 1;
+			break;
+		}
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		n = poll(pfd, 2, (int)left);
+		if (n == -1 && errno != EINTR)
+			break;
+		for (i = 0; n > 0 && i < 2; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			got = read(pfd[i].fd, chunk, sizeof(chunk));
+			if (got <= 0) {
+				if (got == -1 && errno == EINTR)
+					continue;
+				pfd[i].fd = -1;
+				continue;
+			}
+			if (i == 0) {
+				/* The first line is all we keep; the rest
+				 * is read and dropped. */
+				if (!toolong && !memchr(out.data ? out.data :
+				    "", '\n', out.len) && buf_append(&out,
+				    chunk, (size_t)got) == -1) {
+					if (errno != E2BIG)
+						goto oom_child;
+					/* unless the line ends in what
+					 * did not fit, it is too long */
+					nl = memchr(chunk, '\n', (size_t)got);
+					if (nl == NULL || out.len + (size_t)
+					    (nl - chunk) > CONF_LINE_MAX)
+						toolong = 1;
+					else if (buf_append(&out, chunk,
+					    (size_t)(nl - chunk) + 1) == -1)
+						toolong = 1;
+				}
+			} else {
+				if (buf_append(&err, chunk, (size_t)got) == -1)
+					err.len = 0;	/* over-long: drop */
+				conf_stderr_lines(&err, argv[0], &first_err, 0);
+			}
+		}
+	}
+	conf_stderr_lines(&err, argv[0], &first_err, 1);
+	if (timed_out || pfd[0].fd != -1 || pfd[1].fd != -1)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (timed_out) {
+		conf_why(why, "%s: no answer within %d seconds", argv[0],
+		    CONF_COMMAND_TIMEOUT);
+		goto out;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFEXITED(status))
+			conf_why(why, "%s exited with status %d%s%s", argv[0],
+			    WEXITSTATUS(status), first_err ? ": " : "",
+			    first_err ? first_err : "");
+		else
+			conf_why(why, "%s died of signal %d", argv[0],
+			    WTERMSIG(status));
+		goto out;
+	}
+	if (out.data && (nl = memchr(out.data, '\n', out.len)) != NULL)
+		out.len = (size_t)(nl - out.data);
+	if (out.len > 0 && out.data[out.len - 1] == '\r')
+		out.len--;
+	if (out.data)
+		out.data[out.len] = '\0';
+	if (out.len == 0 || out.len > CONF_LINE_MAX || toolong) {
+		conf_why(why, "%s printed %s", argv[0], out.len || toolong ?
+		    "a line longer than 1024 bytes" : "nothing");
+		goto out;
+	}
+	if (conf_has_ctl(out.data) || memchr(out.data, '\0', out.len)) {
+		conf_why(why, "%s printed a control character", argv[0]);
+		goto out;
+	}
+	if ((*line = strdup(out.data)) == NULL)
+		goto oom;
+	rc = 0;
+	goto out;
+oom_child:
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+oom:
+	conf_why(why, "out of memory");
+out:
+	for (i = 0; i < 2; i++) {
+		if (po[i] != -1)
+			close(po[i]);
+		if (pe[i] != -1)
+			close(pe[i]);
+	}
+	if (out.data)
+		explicit_bzero(out.data, out.cap);
+	buf_free(&out);
+	buf_free(&err);
+	free(first_err);
+	free(copy);
+	return rc;
+}
+
+size_t
+conf_route(const struct conf *c, const char *sender, size_t *idx)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; sender[0] && i < c->nsmarthost; i++)
+		for (j = 0; j < c->smarthost[i].nsenders; j++)
+			if (fnmatch(c->smarthost[i].senders[j], sender,
+			    FNM_CASEFOLD) == 0) {
+				idx[n++] = i;
+				break;
+			}
+	if (n)
+		return n;
+	for (i = 0; i < c->nsmarthost; i++)
+		if (c->smarthost[i].nsenders == 0)
+			idx[n++] = i;
+	return n;
+}
+
+const char *
+conf_from(const struct conf_smarthost *s)
+{
+	if (s->from)
+		return s->from;
+	if (s->user && conf_is_address(s->user))
+		return s->user;
+	return NULL;
+}
+
+const char *
+conf_smarthost_label(const struct conf_smarthost *s, char *buf, size_t size)
+{
+	if (s->name)
+		snprintf(buf, size, "[smarthost %s]", s->name);
+	else
+		snprintf(buf, size, "[smarthost]");
+	return buf;
 }
 
 /* 1 for a name that says nothing about this host. */
@@ -989,18 +1782,42 @@ conf_domain(const struct conf *c)
 	return conf_hostname();
 }
 
+static void
+conf_smarthost_free(struct conf_smarthost *s)
+{
+	size_t i;
+
+	free(s->name);
+	free(s->host);
+	free(s->ca_file);
+	free(s->user);
+	conf_wipe(s->password);
+	free(s->password_file);
+	free(s->password_command);
+	free(s->helo);
+	free(s->oauth2_token_command);
+	free(s->oauth2_token_url);
+	free(s->oauth2_client_id);
+	free(s->oauth2_client_secret_file);
+	free(s->oauth2_refresh_token_file);
+	for (i = 0; i < s->nsenders; i++)
+		free(s->senders[i]);
+	free(s->senders);
+	free(s->from);
+	free(s->client_cert);
+	free(s->client_key);
+	free(s->pin_sha256);
+}
+
 void
 conf_free(struct conf *c)
 {
 	size_t i;
 
 	free(c->path);
-	free(c->host);
-	free(c->ca_file);
-	free(c->user);
-	conf_wipe(c->password);
-	free(c->password_file);
-	free(c->helo);
+	for (i = 0; i < c->nsmarthost; i++)
+		conf_smarthost_free(&c->smarthost[i]);
+	free(c->smarthost);
 	free(c->domain);
 	free(c->queue_dir);
 	for (i = 0; i < c->naliases; i++) {

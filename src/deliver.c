@@ -25,15 +25,24 @@
 /* A queue file without its end record and without a writer. */
 #define DELIVER_STALE 86400
 
-struct deliver {
-	const struct conf *c;
-	const char *password;
-	int verbose;
-	int qfd;
+/* One smarthost section's connection in a pass. */
+struct deliver_link {
 	struct relay *relay;
 	unsigned on_relay;		/* messages sent on this connection */
 	int reconnects;
 	struct relay_reply down;	/* why the smarthost is unusable now */
+};
+
+#define DELIVER_NO_LINK ((size_t)-1)
+/* A header longer than this is sent without the From rewrite. */
+#define DELIVER_HEADER_MAX (256 * 1024)
+
+struct deliver {
+	const struct conf *c;
+	int verbose;
+	int qfd;
+	struct deliver_link link[CONF_SMARTHOST_MAX];
+	size_t cur;			/* the link in use, or DELIVER_NO_LINK */
 	int sent, deferred, failed;
 	char *chunk;
 	char *domain;
@@ -49,34 +58,149 @@ struct deliver_reader {
 	struct mime *mime;	/* re-encodes on the way out, or NULL */
 	struct buf out;		/* what mime made of the last chunks */
 	int finished;
+	int rewrite;		/* rewrite_from header: From still to do */
+	const char *from_addr;	/* the new From */
+	struct buf hdr;		/* the rewritten header and what followed it */
 };
+
+/* 1 if the field at p (a line start) is named name. */
+static int
+deliver_field_is(const char *p, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	return n > k && strncasecmp(p, name, k) == 0 && p[k] == ':';
+}
+
+/*
+ * The header in h[0..n) (through the CRLF of its last field, without the
+ * blank line) with From replaced by "From: from" and the original From
+ * kept as Reply-To unless there is one already; appended to out.
+ */
+static int
+deliver_rewrite_header(const char *h, size_t n, const char *from,
+    struct buf *out)
+{
+	const char *p = h, *end = h + n, *q, *f = NULL;
+	size_t flen = 0;
+	int reply_to = 0, rc = 0;
+
+	/* First pass: the original From field, and whether Reply-To is
+	 * there. A field runs until a line that does not start with white
+	 * space. */
+	for (p = h; p < end; p = q) {
+		for (q = p; q < end; ) {
+			const char *nl = memchr(q, '\n', (size_t)(end - q));
+
+			q = nl ? nl + 1 : end;
+			if (q >= end || (*q != ' ' && *q != '\t'))
+				break;
+		}
+		if (f == NULL && deliver_field_is(p, (size_t)(q - p), "From")) {
+			f = p;
+			flen = (size_t)(q - p);
+		} else if (deliver_field_is(p, (size_t)(q - p), "Reply-To"))
+			reply_to = 1;
+	}
+	for (p = h; p < end; p = q) {
+		for (q = p; q < end; ) {
+			const char *nl = memchr(q, '\n', (size_t)(end - q));
+
+			q = nl ? nl + 1 : end;
+			if (q >= end || (*q != ' ' && *q != '\t'))
+				break;
+		}
+		if (p != f) {
+			rc |= buf_append(out, p, (size_t)(q - p));
+			continue;
+		}
+		rc |= buf_printf(out, "From: %s\r\n", from);
+		if (!reply_to) {
+			rc |= buf_puts(out, "Reply-To:");
+			rc |= buf_append(out, f + 5, flen - 5);
+		}
+	}
+	if (f == NULL)
+		rc |= buf_printf(out, "From: %s\r\n", from);
+	return rc ? -1 : 0;
+}
+
+/* The content as it goes out before re-encoding: the queued chunks, the
+ * header rewritten first when rewrite_from asks for it. */
+static int
+deliver_next(struct deliver_reader *r, const char **p, size_t *n)
+{
+	struct buf raw;
+	const char *eoh = NULL;
+	size_t hl;
+
+	if (r->rewrite) {
+		r->rewrite = 0;
+		buf_init(&raw, 0);
+		while (r->next < r->m->nchunk) {
+			if (spool_read_chunk(r->m, r->next, r->buf) == -1 ||
+			    buf_append(&raw, r->buf,
+			    r->m->chunklen[r->next++]) == -1) {
+				buf_free(&raw);
+				return -1;
+			}
+			if ((eoh = memmem(raw.data, raw.len, "\r\n\r\n", 4)) ||
+			    raw.len > DELIVER_HEADER_MAX)
+				break;
+		}
+		buf_init(&r->hdr, 0);
+		if (raw.len > 0 && memcmp(raw.data, "\r\n", 2) == 0)
+			eoh = raw.data - 2;	/* no header at all */
+		if (eoh) {
+			hl = (size_t)(eoh - raw.data) + 2;
+			if (deliver_rewrite_header(raw.data, hl, r->from_addr,
+			    &r->hdr) == -1 || buf_append(&r->hdr, raw.data + hl,
+			    raw.len - hl) == -1) {
+				buf_free(&raw);
+				return -1;
+			}
+		} else if (raw.len && buf_append(&r->hdr, raw.data, raw.len)
+		    == -1) {
+			buf_free(&raw);
+			return -1;
+		}
+		buf_free(&raw);
+		if (r->hdr.len > 0) {
+			*p = r->hdr.data;
+			*n = r->hdr.len;
+			return 0;
+		}
+	}
+	if (r->next == r->m->nchunk) {
+		*p = r->buf;
+		*n = 0;
+		return 0;
+	}
+	if (spool_read_chunk(r->m, r->next, r->buf) == -1)
+		return -1;
+	*p = r->buf;
+	*n = r->m->chunklen[r->next++];
+	return 0;
+}
 
 static int
 deliver_read(void *ctx, const char **p, size_t *n)
 {
 	struct deliver_reader *r = ctx;
+	const char *q;
+	size_t k;
 
-	if (r->mime == NULL) {
-		if (r->next == r->m->nchunk) {
-			*p = r->buf;
-			*n = 0;
-			return 0;
-		}
-		if (spool_read_chunk(r->m, r->next, r->buf) == -1)
-			return -1;
-		*p = r->buf;
-		*n = r->m->chunklen[r->next++];
-		return 0;
-	}
+	if (r->mime == NULL)
+		return deliver_next(r, p, n);
 	buf_reset(&r->out);
 	while (r->out.len == 0 && !r->finished) {
-		if (r->next == r->m->nchunk) {
+		if (deliver_next(r, &q, &k) == -1)
+			return -1;
+		if (k == 0) {
 			if (mime_finish(r->mime, &r->out) == -1)
 				return -1;
 			r->finished = 1;
-		} else if (spool_read_chunk(r->m, r->next, r->buf) == -1 ||
-		    mime_feed(r->mime, r->buf, r->m->chunklen[r->next++],
-		    &r->out) == -1)
+		} else if (mime_feed(r->mime, q, k, &r->out) == -1)
 			return -1;
 	}
 	*p = r->out.data ? r->out.data : r->buf;
@@ -155,19 +279,34 @@ deliver_record(struct deliver *d, struct spool_msg *m, size_t i,
 {
 	enum spool_state st = temporary ? SPOOL_PENDING : deliver_state(r);
 	const char *text = r->text ? r->text : "lost connection with the smarthost";
-	char code[16] = "";
+	const struct deliver_link *l = d->cur == DELIVER_NO_LINK ? NULL :
+	    &d->link[d->cur];
+	const struct conf_smarthost *sh = l ? &d->c->smarthost[d->cur] : NULL;
+	char code[16] = "", *named = NULL;
 
 	/* Logged as Postfix does, "(451 4.3.0 text)": the text alone
 	 * hides the code. */
 	if (r->code)
 		snprintf(code, sizeof(code), "%d ", r->code);
+	/* With several smarthosts, the text says which one answered (for
+	 * mailq and the log), unless it names it already. */
+	if (sh && d->c->nsmarthost > 1 && !strstr(text, sh->host)) {
+		if (l->relay && asprintf(&named, "%s said: %s",
+		    relay_peer(l->relay), text) < 0)
+			named = NULL;
+		else if (!l->relay && asprintf(&named, "%s:%u: %s", sh->host,
+		    sh->port, text) < 0)
+			named = NULL;
+		if (named)
+			text = named;
+	}
 	if (spool_mark(m, i, st, r->code, text) == -1)
 		log_mail(LOG_ERR, "%s: cannot record the outcome for <%s>: %m",
 		    m->id, m->rcpt[i].addr);
 	log_mail(st == SPOOL_PENDING ? LOG_NOTICE : LOG_INFO,
 	    "%s: to=<%s>, relay=%s, delay=%lld, tries=%u, status=%s (%s%s)",
 	    m->id, m->rcpt[i].addr,
-	    d->relay ? relay_peer(d->relay) : d->c->host,
+	    l && l->relay ? relay_peer(l->relay) : sh ? sh->host : "none",
 	    (long long)(time(NULL) - m->arrival), m->attempts + 1,
 	    deliver_status(st), code, text);
 	/* -v: every attempt, the successful ones too */
@@ -182,40 +321,54 @@ deliver_record(struct deliver *d, struct spool_msg *m, size_t i,
 		d->failed++;
 	else
 		d->deferred++;
+	free(named);
 }
 
+/* Connects link d->cur, unless it is up or was found down in this
+ * pass. */
 static int
 deliver_connect(struct deliver *d)
 {
-	if (d->relay && d->on_relay >= d->c->per_connection) {
-		relay_close(d->relay);
-		d->relay = NULL;
+	struct deliver_link *l = &d->link[d->cur];
+	const struct conf_smarthost *sh = &d->c->smarthost[d->cur];
+
+	if (l->relay && l->on_relay >= d->c->per_connection) {
+		relay_close(l->relay);
+		l->relay = NULL;
 	}
-	if (d->relay)
+	if (l->relay)
 		return 0;
-	d->on_relay = 0;
-	if (d->down.text || d->down.code)
+	l->on_relay = 0;
+	if (l->down.text || l->down.code)
 		return -1;
-	if (relay_open(&d->relay, d->c, d->password, d->verbose, &d->down) == 0)
+	if (relay_open(&l->relay, d->c, sh, d->verbose, &l->down) == 0)
 		return 0;
-	d->relay = NULL;
-	if (d->down.text == NULL)
-		d->down.text = strdup("cannot reach the smarthost");
-	log_mail(LOG_NOTICE, "smarthost %s:%u: %s", d->c->host, d->c->port,
-	    d->down.text ? d->down.text : "unusable");
+	l->relay = NULL;
+	if (l->down.text == NULL)
+		l->down.text = strdup("cannot reach the smarthost");
+	log_mail(LOG_NOTICE, "smarthost %s:%u: %s", sh->host, sh->port,
+	    l->down.text ? l->down.text : "unusable");
 	return -1;
 }
 
-/* Sends recipients idx[0..n) of m in one transaction. */
-static void
-deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
-    size_t n)
+/*
+ * Sends recipients idx[0..n) of m over link d->cur in one transaction.
+ * With last clear, recipients the server put off before DATA (or that it
+ * never saw: the smarthost is down or refused the login) are not
+ * recorded but left in idx[0..return value) for the next smarthost.
+ */
+static size_t
+deliver_try(struct deliver *d, struct spool_msg *m, size_t *idx, size_t n,
+    int last)
 {
+	const struct conf_smarthost *sh = &d->c->smarthost[d->cur];
+	struct deliver_link *l = &d->link[d->cur];
 	const char *rcpt[RELAY_RCPT_MAX];
+	const struct relay_reply *out;
 	struct deliver_reader rd;
 	struct relay_result res;
 	struct relay_msg rm;
-	size_t j;
+	size_t j, keep = 0;
 	int rc;
 
 	if (deliver_connect(d) == -1) {
@@ -223,9 +376,11 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
 		 * or a 554 greeting included) says nothing about the
 		 * recipients: it is retried until the queue lifetime ends,
 		 * never bounced at once. */
+		if (!last)
+			return n;
 		for (j = 0; j < n; j++)
-			deliver_record(d, m, idx[j], &d->down, 1);
-		return;
+			deliver_record(d, m, idx[j], &l->down, 1);
+		return 0;
 	}
 	for (j = 0; j < n; j++)
 		rcpt[j] = m->rcpt[idx[j]].addr;
@@ -233,6 +388,7 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
 	rd.m = m;
 	rd.buf = d->chunk;
 	buf_init(&rd.out, 0);
+	buf_init(&rd.hdr, 0);
 	memset(&rm, 0, sizeof(rm));
 	rm.sender = m->sender;
 	rm.rcpt = rcpt;
@@ -244,40 +400,82 @@ deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
 	rm.notify = m->notify;
 	rm.read = deliver_read;
 	rm.ctx = &rd;
+	/* rewrite_from: the account's address where the smarthost wants
+	 * it. A bounce keeps its null sender. */
+	if ((sh->rewrite_from & CONF_REWRITE_ENVELOPE) && m->sender[0])
+		rm.sender = conf_from(sh);
+	if (sh->rewrite_from & CONF_REWRITE_HEADER) {
+		rd.rewrite = 1;
+		rd.from_addr = conf_from(sh);
+		rm.size = 0;
+	}
 	/* Lines over 998 octets, or 8-bit bytes for a smarthost without
 	 * 8BITMIME, are re-encoded on the way out; the queue keeps the
 	 * message as it came. */
 	if (m->maxline > MIME_LINE_MAX || (m->eightbit &&
-	    !(relay_extensions(d->relay) & RELAY_EXT_8BITMIME))) {
+	    !(relay_extensions(l->relay) & RELAY_EXT_8BITMIME))) {
 		rd.mime = mime_new(m->eightbit ? MIME_8BIT_CONTENT : 0);
 		if (rd.mime == NULL) {
 			struct relay_reply oom = { 0, (char *)"out of memory" };
 
 			for (j = 0; j < n; j++)
 				deliver_record(d, m, idx[j], &oom, 1);
-			return;
+			return 0;
 		}
 		rm.size = 0;
 	}
 	memset(&res, 0, sizeof(res));
-	d->on_relay++;
-	rc = relay_send(d->relay, &rm, &res);
-	/* The commit point: each outcome is on disk before anything else. */
-	for (j = 0; j < n; j++)
-		deliver_record(d, m, idx[j], deliver_outcome(&res, j), 0);
+	l->on_relay++;
+	rc = relay_send(l->relay, &rm, &res);
+	/* The commit point: each outcome is on disk before anything else;
+	 * those put off before DATA may go to the next smarthost. */
+	for (j = 0; j < n; j++) {
+		out = deliver_outcome(&res, j);
+		/* A recipient the server put off at RCPT never was in
+		 * the DATA; the others only when the body was not sent. */
+		if (!last && relay_reply_temporary(out) &&
+		    (out != &res.data || !res.body_sent)) {
+			log_mail(LOG_NOTICE, "%s: to=<%s>, relay=%s: %d %s; "
+			    "trying the next smarthost", m->id,
+			    m->rcpt[idx[j]].addr, relay_peer(l->relay),
+			    out->code, out->text ? out->text : "");
+			idx[keep++] = idx[j];
+			continue;
+		}
+		deliver_record(d, m, idx[j], out, 0);
+	}
 	relay_result_free(&res);
 	mime_free(rd.mime);
 	buf_free(&rd.out);
+	buf_free(&rd.hdr);
 	if (rc == -1) {
-		relay_close(d->relay);
-		d->relay = NULL;
+		relay_close(l->relay);
+		l->relay = NULL;
 		/* One fresh connection per pass after a lost one; after
 		 * that the smarthost counts as down for this pass. */
-		if (d->reconnects++ > 0) {
-			d->down.code = 0;
-			d->down.text = strdup("lost connection with the smarthost");
+		if (l->reconnects++ > 0) {
+			l->down.code = 0;
+			l->down.text = strdup("lost connection with the smarthost");
 		}
 	}
+	return keep;
+}
+
+/* Sends recipients idx[0..n) of m: to the smarthosts of its route in
+ * turn, each taking what the one before could not (failover). */
+static void
+deliver_batch(struct deliver *d, struct spool_msg *m, const size_t *idx,
+    size_t n)
+{
+	size_t route[CONF_SMARTHOST_MAX], left[RELAY_RCPT_MAX], nroute, t;
+
+	memcpy(left, idx, n * sizeof(*idx));
+	nroute = conf_route(d->c, m->sender, route);
+	for (t = 0; t < nroute && n > 0; t++) {
+		d->cur = route[t];
+		n = deliver_try(d, m, left, n, t + 1 == nroute);
+	}
+	d->cur = DELIVER_NO_LINK;
 }
 
 static int deliver_report(struct deliver *, struct spool_msg *);
@@ -297,8 +495,15 @@ deliver_finish(struct deliver *d, struct spool_msg *m)
 			if (m->rcpt[i].state != SPOOL_PENDING)
 				continue;
 			buf_init(&b, 2048);
-			buf_printf(&b, "gave up after %u tries: %s", m->attempts,
-			    m->rcpt[i].reply ? m->rcpt[i].reply : "not delivered");
+			/* The last reply, with its code: "535 5.7.8 ..." */
+			if (m->rcpt[i].code)
+				buf_printf(&b, "gave up after %u tries: %d %s",
+				    m->attempts + 1, m->rcpt[i].code,
+				    m->rcpt[i].reply ? m->rcpt[i].reply : "");
+			else
+				buf_printf(&b, "gave up after %u tries: %s",
+				    m->attempts + 1, m->rcpt[i].reply ?
+				    m->rcpt[i].reply : "not delivered");
 			r.code = 554;
 			r.text = b.data;
 			deliver_record(d, m, i, &r, 0);
@@ -435,10 +640,20 @@ static int
 deliver_move(struct deliver *d, const char *id, const char *sub)
 {
 	char to[SPOOL_ID_MAX + 32];
+	struct stat st;
 
 	snprintf(to, sizeof(to), "../%s", sub);
-	if (mkdirat(d->qfd, to, 0700) == -1 && errno != EEXIST)
-		return -1;
+	if (mkdirat(d->qfd, to, 0700) == -1) {
+		if (errno != EEXIST)
+			return -1;
+	} else if (fstat(d->qfd, &st) == 0 && (st.st_mode & 0050) == 0050) {
+		/* The shared queue's group (q/ is 0770) may list it, for
+		 * mailq run by a user; the runner's umask would not allow
+		 * it. A failure leaves mailq without it, nothing worse. */
+		if (fchmodat(d->qfd, to, 0750, 0) == -1) {
+			/* listed by root and the runner only */
+		}
+	}
 	snprintf(to, sizeof(to), "../%s/%s", sub, id);
 	return renameat(d->qfd, id, d->qfd, to);
 }
@@ -494,8 +709,8 @@ deliver_one(struct deliver *d, const struct deliver_sel *sel, const char *id)
 }
 
 int
-deliver_pass(const struct conf *c, const char *password,
-    const struct deliver_sel *sel, int verbose, struct addr_list *touched)
+deliver_pass(const struct conf *c, const struct deliver_sel *sel, int verbose,
+    struct addr_list *touched)
 {
 	struct deliver_sel all = { NULL, 0, NULL, NULL, NULL, 1, 0 };
 	struct queue_ids ids;
@@ -505,7 +720,7 @@ deliver_pass(const struct conf *c, const char *password,
 
 	memset(&d, 0, sizeof(d));
 	d.c = c;
-	d.password = password;
+	d.cur = DELIVER_NO_LINK;
 	d.verbose = verbose;
 	d.touched = touched;
 	if ((d.qfd = queue_open(c->queue_dir)) == -1) {
@@ -534,8 +749,10 @@ deliver_pass(const struct conf *c, const char *password,
 		deliver_one(&d, &all, d.bounces.v[i]);
 	queue_ids_free(&d.bounces);
 	free(d.domain);
-	relay_close(d.relay);
-	relay_reply_free(&d.down);
+	for (i = 0; i < CONF_SMARTHOST_MAX; i++) {
+		relay_close(d.link[i].relay);
+		relay_reply_free(&d.link[i].down);
+	}
 	queue_ids_free(&ids);
 	free(d.chunk);
 	close(d.qfd);

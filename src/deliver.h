@@ -23,15 +23,18 @@ struct deliver_sel {
 };
 
 /*
- * One pass over the queue. password is the smarthost password or NULL.
+ * One pass over the queue, each message to the smarthosts of its route
+ * (conf_route), the next one taking over what one cannot take before
+ * DATA. The relay fetches each smarthost's secret when it connects.
  * Returns 0 when every selected message was delivered or nothing was due,
  * EX_UNAVAILABLE when a recipient was refused for good, EX_TEMPFAIL when
  * one was deferred, or another sysexits code for trouble with the queue
- * itself (printed). With ids, only their outcomes count. touched, when
+ * itself (printed). Only the outcomes of ids count: a queue run (ids
+ * NULL) returns 0 once its pass is made. touched, when
  * not NULL, gets every id the pass opened for delivery (the daemon's
  * inotify watch sees those closes and must not take them for new mail).
  */
-int deliver_pass(const struct conf *c, const char *password,
-    const struct deliver_sel *sel, int verbose, struct addr_list *touched);
+int deliver_pass(const struct conf *c, const struct deliver_sel *sel,
+    int verbose, struct addr_list *touched);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
@@ -26,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +84,7 @@ struct relay {
 	enum relay_cmd cmd;	/* the last command libcurl sent */
 	int hiding;		/* in AUTH: client lines are secret */
 	int auth_ok;		/* 235 seen */
+	int auth_refused;	/* the open failed on a refused AUTH */
 	int hp_bad;		/* a reply our parser refused */
 	int last_code;		/* the last complete reply */
 	char *last_text;
@@ -90,6 +94,9 @@ struct relay {
 	struct buf in;		/* bytes received after the last reply */
 	struct buf out;		/* what is being sent */
 };
+
+static int relay_wants_auth(const struct conf_smarthost *);
+static const char *relay_mech_name(enum conf_auth);
 
 static long long
 relay_now_ms(void)
@@ -367,7 +374,8 @@ relay_fqdn(void)
 }
 
 static int
-relay_set_url(struct relay *r, const struct conf *c, const char *helo)
+relay_set_url(struct relay *r, const struct conf_smarthost *c,
+    const char *helo)
 {
 	char port[16], *host = NULL, *path = NULL;
 	int bad;
@@ -399,7 +407,7 @@ relay_set_url(struct relay *r, const struct conf *c, const char *helo)
 /* Turns a failed connect into a reply: the server's, when its last one
  * was a refusal, else a clear local reason. */
 static void
-relay_open_error(struct relay *r, const struct conf *c, CURLcode rc,
+relay_open_error(struct relay *r, const struct conf_smarthost *c, CURLcode rc,
     struct relay_reply *err)
 {
 	const char *eb = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
@@ -410,7 +418,20 @@ relay_open_error(struct relay *r, const struct conf *c, CURLcode rc,
 		    "server", c->host, r->port);
 		return;
 	}
+	/* An OAuth2 server refuses a token with a 334 carrying its error
+	 * (RFC 7628 3.2.2, and Gmail's XOAUTH2); libcurl 7.88 then gives
+	 * up without an answer. */
+	if (rc == CURLE_LOGIN_DENIED && r->cmd == RELAY_CMD_AUTH &&
+	    r->last_code == 334) {
+		r->auth_refused = 1;
+		relay_set_reply(err, 0, "%s:%u: AUTH %s: the server refused "
+		    "the token (334 %s)", c->host, r->port,
+		    relay_mech_name(c->auth), r->last_text ? r->last_text : "");
+		return;
+	}
 	if (r->last_code >= 400) {
+		if (r->cmd == RELAY_CMD_AUTH)
+			r->auth_refused = 1;
 		relay_take_reply(err, r->last_code,
 		    strdup(r->last_text ? r->last_text : ""));
 		return;
@@ -453,8 +474,16 @@ relay_open_error(struct relay *r, const struct conf *c, CURLcode rc,
 			    r->port);
 		break;
 	case CURLE_LOGIN_DENIED:
-		relay_set_reply(err, 0, "%s:%u: AUTH: the server offers "
-		    "neither PLAIN nor LOGIN", c->host, r->port);
+		relay_set_reply(err, 0, "%s:%u: AUTH: the server does not "
+		    "offer %s", c->host, r->port, relay_mech_name(c->auth));
+		break;
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		relay_set_reply(err, 0, "TLS: %s:%u: the server's public key "
+		    "does not match pin_sha256", c->host, r->port);
+		break;
+	case CURLE_SSL_CERTPROBLEM:
+		relay_set_reply(err, 0, "TLS: cannot use client_cert %s: %s",
+		    c->client_cert ? c->client_cert : "", eb);
 		break;
 	case CURLE_GOT_NOTHING:
 	case CURLE_RECV_ERROR:
@@ -465,6 +494,52 @@ relay_open_error(struct relay *r, const struct conf *c, CURLcode rc,
 	default:
 		relay_set_reply(err, 0, "%s:%u: %s", c->host, r->port, eb);
 		break;
+	}
+}
+
+/* 1 when the section logs in: a user, or a client certificate with
+ * auth = external. */
+static int
+relay_wants_auth(const struct conf_smarthost *c)
+{
+	return c->user != NULL || c->auth == CONF_AUTH_EXTERNAL;
+}
+
+static const char *
+relay_mech_option(enum conf_auth a)
+{
+	switch (a) {
+	case CONF_AUTH_PLAIN:
+		return "AUTH=PLAIN";
+	case CONF_AUTH_LOGIN:
+		return "AUTH=LOGIN";
+	case CONF_AUTH_XOAUTH2:
+		return "AUTH=XOAUTH2";
+	case CONF_AUTH_OAUTHBEARER:
+		return "AUTH=OAUTHBEARER";
+	case CONF_AUTH_EXTERNAL:
+		return "AUTH=EXTERNAL";
+	default:
+		return "AUTH=PLAIN;AUTH=LOGIN";
+	}
+}
+
+static const char *
+relay_mech_name(enum conf_auth a)
+{
+	switch (a) {
+	case CONF_AUTH_PLAIN:
+		return "PLAIN";
+	case CONF_AUTH_LOGIN:
+		return "LOGIN";
+	case CONF_AUTH_XOAUTH2:
+		return "XOAUTH2";
+	case CONF_AUTH_OAUTHBEARER:
+		return "OAUTHBEARER";
+	case CONF_AUTH_EXTERNAL:
+		return "EXTERNAL";
+	default:
+		return "PLAIN or LOGIN";
 	}
 }
 
@@ -488,7 +563,8 @@ relay_free(struct relay *r)
 }
 
 static int
-relay_setopts(struct relay *r, const struct conf *c, const char *password)
+relay_setopts(struct relay *r, const struct conf_smarthost *c,
+    const char *secret)
 {
 	CURL *h = r->curl;
 	int bad = 0;
@@ -502,8 +578,9 @@ relay_setopts(struct relay *r, const struct conf *c, const char *password)
 	    (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_SSLVERSION,
-	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSLVERSION, c->tls_min == 13 ?
+	    (long)CURL_SSLVERSION_TLSv1_3 : (long)CURL_SSLVERSION_TLSv1_2)
+	    != CURLE_OK;
 	if (c->ca_file) {
 		/* CAINFO alone leaves the system store trusted too
 		 * (defect 10). */
@@ -538,24 +615,40 @@ relay_setopts(struct relay *r, const struct conf *c, const char *password)
 	    != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_DEBUGDATA, r) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_VERBOSE, 1L) != CURLE_OK;
-	if (c->user) {
-		bad |= curl_easy_setopt(h, CURLOPT_USERNAME, c->user)
+	if (c->client_cert) {
+		bad |= curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert)
 		    != CURLE_OK;
-		bad |= curl_easy_setopt(h, CURLOPT_PASSWORD,
-		    password ? password : "") != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_SSLKEY, c->client_key ?
+		    c->client_key : c->client_cert) != CURLE_OK;
+	}
+	if (c->pin_sha256)
+		bad |= curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY,
+		    c->pin_sha256) != CURLE_OK;
+	if (relay_wants_auth(c)) {
+		if (c->user)
+			bad |= curl_easy_setopt(h, CURLOPT_USERNAME, c->user)
+			    != CURLE_OK;
+		if (c->auth == CONF_AUTH_XOAUTH2 ||
+		    c->auth == CONF_AUTH_OAUTHBEARER)
+			bad |= curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER,
+			    secret ? secret : "") != CURLE_OK;
+		else if (c->auth != CONF_AUTH_EXTERNAL)
+			bad |= curl_easy_setopt(h, CURLOPT_PASSWORD,
+			    secret ? secret : "") != CURLE_OK;
 		/* Named mechanisms only: with an "@" in the user name
 		 * libcurl would try GSSAPI and others first (defect 7).
 		 * Several AUTH= options add up (curl_sasl.c). */
 		bad |= curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS,
-		    "AUTH=PLAIN;AUTH=LOGIN") != CURLE_OK;
+		    relay_mech_option(c->auth)) != CURLE_OK;
 		bad |= curl_easy_setopt(h, CURLOPT_SASL_IR, 1L) != CURLE_OK;
 	}
 	return bad ? -1 : 0;
 }
 
-int
-relay_open(struct relay **rp, const struct conf *c, const char *password,
-    int verbose, struct relay_reply *err)
+static int
+relay_connect(struct relay **rp, const struct conf_smarthost *c,
+    const char *secret, int verbose, struct relay_reply *err,
+    int *auth_refused)
 {
 	struct relay *r;
 	char *helo = NULL, *ip = NULL;
@@ -566,7 +659,8 @@ relay_open(struct relay **rp, const struct conf *c, const char *password,
 	*rp = NULL;
 	err->code = 0;
 	err->text = NULL;
-	if (c->user && c->tls == CONF_TLS_NONE) {
+	if ((c->user || c->auth != CONF_AUTH_DEFAULT) &&
+	    c->tls == CONF_TLS_NONE) {
 		relay_set_reply(err, 0, "credentials are never sent without "
 		    "TLS (tls = none)");
 		return -1;
@@ -601,7 +695,7 @@ relay_open(struct relay **rp, const struct conf *c, const char *password,
 		    c->host, r->port);
 		goto fail;
 	}
-	if (relay_setopts(r, c, password) == -1) {
+	if (relay_setopts(r, c, secret) == -1) {
 		relay_set_reply(err, 0, "libcurl refuses a needed option "
 		    "(is it 7.85 or later, with TLS?)");
 		goto fail;
@@ -613,7 +707,7 @@ relay_open(struct relay **rp, const struct conf *c, const char *password,
 	}
 	/* With credentials set but no AUTH offered, libcurl goes on
 	 * without logging in (defect 6). */
-	if (c->user && !r->auth_ok) {
+	if (relay_wants_auth(c) && !r->auth_ok) {
 		relay_set_reply(err, 0, "%s:%u: did not log in: the server "
 		    "offers no AUTH after %s", c->host, r->port,
 		    c->tls == CONF_TLS_STARTTLS ? "STARTTLS" : "TLS");
@@ -640,7 +734,410 @@ relay_open(struct relay **rp, const struct conf *c, const char *password,
 	return 0;
 fail:
 	free(helo);
+	*auth_refused = r->auth_refused;
 	relay_free(r);
+	return -1;
+}
+
+/* --- OAuth2 ---------------------------------------------------------- */
+
+/* The token endpoint's answer is small; more is refused. */
+#define RELAY_HTTP_MAX (64 * 1024)
+#define RELAY_HTTP_TIMEOUT 30
+
+static size_t
+relay_http_write(char *data, size_t size, size_t nitems, void *arg)
+{
+	struct buf *b = arg;
+	size_t n = size * nitems;
+
+	if (buf_append(b, data, n) == -1)
+		return 0;	/* over the cap: the transfer fails */
+	return n;
+}
+
+/*
+ * The value of "key" in a flat JSON object, as a string (a string value
+ * unescaped, a number as written), or NULL. Enough for the token
+ * endpoint's answer (RFC 6749 5.1 and 5.2); not a general parser.
+ */
+static char *
+relay_json_get(const char *json, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = json, *q;
+	struct buf v;
+
+	while ((p = strchr(p, '"')) != NULL) {
+		p++;
+		if (strncmp(p, key, kl) != 0 || p[kl] != '"') {
+			/* skip this string */
+			while (*p && *p != '"')
+				p += (*p == '\\' && p[1]) ? 2 : 1;
+			if (*p)
+				p++;
+			continue;
+		}
+		p += kl + 1;
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p++ != ':')
+			continue;
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		buf_init(&v, RELAY_HTTP_MAX);
+		if (*p == '"') {
+			for (q = p + 1; *q && *q != '"'; q++) {
+				char ch = *q;
+
+				if (ch == '\\' && q[1]) {
+					q++;
+					ch = *q == 'n' ? ' ' : *q == 't' ? ' ' :
+					    *q == 'u' ? '?' : *q;
+					if (*q == 'u')
+						q += strspn(q + 1,
+						    "0123456789abcdefABCDEF") > 3 ?
+						    4 : 0;
+				}
+				if (buf_putc(&v, ch) == -1) {
+					buf_free(&v);
+					return NULL;
+				}
+			}
+		} else {
+			for (q = p; *q && strchr("0123456789.-+eE", *q); q++)
+				if (buf_putc(&v, *q) == -1) {
+					buf_free(&v);
+					return NULL;
+				}
+		}
+		if (v.data == NULL)
+			return strdup("");
+		return buf_take(&v);
+	}
+	return NULL;
+}
+
+/* Appends "&name=value" (URL-encoded) to b. */
+static int
+relay_form(CURL *h, struct buf *b, const char *name, const char *value)
+{
+	char *e = curl_easy_escape(h, value, 0);
+	int rc;
+
+	if (e == NULL)
+		return -1;
+	rc = buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, e);
+	explicit_bzero(e, strlen(e));
+	curl_free(e);
+	return rc;
+}
+
+static void
+relay_wipe(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* POSTs the refresh grant; 0 with *token and *expires_in, or -1. */
+static int
+relay_oauth2_refresh(const struct conf_smarthost *s, char **token,
+    long *expires_in, struct relay_reply *err)
+{
+	char errbuf[CURL_ERROR_SIZE] = "", *secret = NULL, *refresh = NULL;
+	char *why = NULL, *tok = NULL, *exp = NULL, *e = NULL, *desc = NULL;
+	struct buf form, resp;
+	long status = 0;
+	CURLcode rc;
+	CURL *h;
+	int bad = 0, ret = -1;
+
+	buf_init(&form, RELAY_HTTP_MAX);
+	buf_init(&resp, RELAY_HTTP_MAX);
+	if ((refresh = conf_secret(s->oauth2_refresh_token_file,
+	    "the OAuth2 refresh token", &why)) == NULL ||
+	    (s->oauth2_client_secret_file && (secret = conf_secret(
+	    s->oauth2_client_secret_file, "the OAuth2 client secret",
+	    &why)) == NULL)) {
+		relay_set_reply(err, 0, "OAuth2: %s", why ? why : "");
+		free(why);
+		goto out;
+	}
+	if ((h = curl_easy_init()) == NULL) {
+		relay_set_reply(err, 0, "OAuth2: cannot set up libcurl");
+		goto out;
+	}
+	if (relay_form(h, &form, "grant_type", "refresh_token") == -1 ||
+	    relay_form(h, &form, "refresh_token", refresh) == -1 ||
+	    relay_form(h, &form, "client_id", s->oauth2_client_id) == -1 ||
+	    (secret && relay_form(h, &form, "client_secret", secret) == -1)) {
+		relay_set_reply(err, 0, "OAuth2: out of memory");
+		curl_easy_cleanup(h);
+		goto out;
+	}
+	bad |= curl_easy_setopt(h, CURLOPT_URL, s->oauth2_token_url)
+	    != CURLE_OK;
+	/* https only, never redirected, verified, no proxy from anywhere */
+	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSLVERSION,
+	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
+	if (s->ca_file) {
+		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file)
+		    != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_CAPATH, (char *)NULL)
+		    != CURLE_OK;
+	}
+	bad |= curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED)
+	    != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)RELAY_HTTP_TIMEOUT)
+	    != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, form.data) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, relay_http_write)
+	    != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
+	if (bad) {
+		relay_set_reply(err, 0, "OAuth2: libcurl refuses a needed "
+		    "option");
+		curl_easy_cleanup(h);
+		goto out;
+	}
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK) {
+		relay_set_reply(err, 0, "OAuth2: %s: %s", s->oauth2_token_url,
+		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	if (resp.data)
+		tok = relay_json_get(resp.data, "access_token");
+	if (status != 200 || tok == NULL || *tok == '\0') {
+		if (resp.data) {
+			e = relay_json_get(resp.data, "error");
+			desc = relay_json_get(resp.data, "error_description");
+		}
+		relay_set_reply(err, 0, "OAuth2: %s: HTTP %ld%s%s%s%s",
+		    s->oauth2_token_url, status, e ? ": " : "", e ? e : "",
+		    desc ? ": " : "", desc ? desc : "");
+		goto out;
+	}
+	if (strpbrk(tok, " \t") || strlen(tok) > 8192) {
+		relay_set_reply(err, 0, "OAuth2: %s: malformed access_token",
+		    s->oauth2_token_url);
+		goto out;
+	}
+	exp = relay_json_get(resp.data, "expires_in");
+	*expires_in = exp ? strtol(exp, NULL, 10) : 3600;
+	*token = tok;
+	tok = NULL;
+	ret = 0;
+out:
+	relay_wipe(tok);
+	free(exp);
+	free(e);
+	free(desc);
+	relay_wipe(secret);
+	relay_wipe(refresh);
+	if (form.data)
+		explicit_bzero(form.data, form.cap);
+	if (resp.data)
+		explicit_bzero(resp.data, resp.cap);
+	buf_free(&form);
+	buf_free(&resp);
+	return ret;
+}
+
+static char *
+relay_cache_path(const struct conf *c, const struct conf_smarthost *s)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/oauth2%s%s.cache", c->queue_dir,
+	    s->name ? "-" : "", s->name ? s->name : "") < 0)
+		return NULL;
+	return p;
+}
+
+/*
+ * The cache file: "EXPIRY\nTOKEN\n", EXPIRY in seconds since the epoch.
+ * Only a regular file of ours that no one else can read counts.
+ */
+static char *
+relay_cache_read(const char *path, time_t *expiry)
+{
+	char data[9000], *nl, *tok = NULL;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_uid != geteuid() || (sb.st_mode & 077)) {
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, data, sizeof(data) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	data[n] = '\0';
+	if ((nl = strchr(data, '\n')) != NULL) {
+		*nl = '\0';
+		*expiry = (time_t)strtoll(data, NULL, 10);
+		tok = nl + 1;
+		tok[strcspn(tok, "\r\n")] = '\0';
+		tok = *tok ? strdup(tok) : NULL;
+	}
+	explicit_bzero(data, sizeof(data));
+	return tok;
+}
+
+/* Writes the cache: a temporary file, fsync, rename. Failure is logged,
+ * not fatal: the token is good all the same. */
+static void
+relay_cache_write(const char *path, const char *token, time_t expiry)
+{
+	char *tmp = NULL, *text = NULL;
+	int fd = -1, n;
+
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		tmp = NULL;
+		goto fail;
+	}
+	if ((n = asprintf(&text, "%lld\n%s\n", (long long)expiry, token)) < 0) {
+		text = NULL;
+		goto fail;
+	}
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		goto fail;
+	if (fchmod(fd, 0600) == -1 || write(fd, text, (size_t)n) != n ||
+	    fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		unlink(tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		unlink(tmp);
+		goto fail;
+	}
+	goto out;
+fail:
+	log_mail(LOG_WARNING, "%s: cannot write the OAuth2 token cache: %m",
+	    path);
+	if (fd != -1)
+		close(fd);
+out:
+	free(tmp);
+	relay_wipe(text);
+}
+
+int
+relay_oauth2_token(const struct conf *c, const struct conf_smarthost *s,
+    int force, char **token, int *cached, struct relay_reply *err)
+{
+	char *path = NULL, *why = NULL, *tok;
+	time_t expiry = 0, now = time(NULL);
+	long expires_in = 0;
+
+	*token = NULL;
+	*cached = 0;
+	err->code = 0;
+	err->text = NULL;
+	if (s->oauth2_token_command) {
+		if (conf_command(s->oauth2_token_command, token, &why) == -1) {
+			relay_set_reply(err, 0, "OAuth2: oauth2_token_command: "
+			    "%s", why ? why : "failed");
+			free(why);
+			return -1;
+		}
+		return 0;
+	}
+	if (s->oauth2_token_url == NULL) {
+		relay_set_reply(err, 0, "OAuth2: no token source configured");
+		return -1;
+	}
+	if ((path = relay_cache_path(c, s)) == NULL) {
+		relay_set_reply(err, 0, "out of memory");
+		return -1;
+	}
+	if (!force && (tok = relay_cache_read(path, &expiry)) != NULL) {
+		if (expiry - now > RELAY_OAUTH2_MARGIN) {
+			*token = tok;
+			*cached = 1;
+			free(path);
+			return 0;
+		}
+		relay_wipe(tok);
+	}
+	if (relay_oauth2_refresh(s, &tok, &expires_in, err) == -1) {
+		log_mail(LOG_NOTICE, "%s", err->text ? err->text :
+		    "OAuth2: token refresh failed");
+		free(path);
+		return -1;
+	}
+	if (expires_in < 0)
+		expires_in = 0;
+	relay_cache_write(path, tok, now + (time_t)expires_in);
+	log_mail(LOG_INFO, "OAuth2: new access token from %s, valid for %lds",
+	    s->oauth2_token_url, expires_in);
+	free(path);
+	*token = tok;
+	return 0;
+}
+
+int
+relay_open(struct relay **rp, const struct conf *c,
+    const struct conf_smarthost *s, int verbose, struct relay_reply *err)
+{
+	char *secret = NULL, *why = NULL;
+	int attempt, cached = 0, none = 0, oauth, rc, refused;
+
+	*rp = NULL;
+	err->code = 0;
+	err->text = NULL;
+	oauth = s->auth == CONF_AUTH_XOAUTH2 ||
+	    s->auth == CONF_AUTH_OAUTHBEARER;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (oauth) {
+			if (relay_oauth2_token(c, s, attempt > 0, &secret,
+			    &cached, err) == -1)
+				return -1;
+		} else if (s->user && s->auth != CONF_AUTH_EXTERNAL &&
+		    (secret = conf_password(s, &none, &why)) == NULL &&
+		    !none) {
+			relay_set_reply(err, 0, "%s", why ? why :
+			    "cannot read the password");
+			free(why);
+			return -1;
+		}
+		refused = 0;
+		rc = relay_connect(rp, s, secret, verbose, err, &refused);
+		relay_wipe(secret);
+		secret = NULL;
+		if (rc == 0)
+			return 0;
+		/* A refused token may have expired early or been revoked:
+		 * one more try with a new one. A token the endpoint has just
+		 * issued is not asked for again. */
+		if (!oauth || attempt > 0 || !refused || (s->oauth2_token_url && !cached))
+			return -1;
+		log_mail(LOG_NOTICE, "%s: the server refused the OAuth2 token "
+		    "(%d %s); getting a new one", s->host, err->code,
+		    err->text ? err->text : "");
+		relay_reply_free(err);
+	}
 	return -1;
 }
 
@@ -1026,6 +1523,7 @@ relay_send(struct relay *r, const struct relay_msg *m,
 		return -1;
 	if (res->data.code / 100 != 3)
 		return relay_rset(r);
+	res->body_sent = 1;
 	if (relay_body(r, m, &res->data) == -1)
 		return -1;
 	if (relay_read(r, r->timeout > RELAY_DOT_TIMEOUT ? r->timeout :
@@ -1091,6 +1589,7 @@ relay_result_free(struct relay_result *res)
 	res->nrcpt = 0;
 	relay_reply_free(&res->data);
 	res->committed = 0;
+	res->body_sent = 0;
 }
 
 int

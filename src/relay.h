@@ -38,14 +38,34 @@ void relay_reply_free(struct relay_reply *r);
 int relay_reply_temporary(const struct relay_reply *r);
 
 /*
- * Connects, secures and logs in as c says. password is the smarthost
- * password or NULL (AUTH only when c->user is set; then a 235 must have
- * come back, or the open fails). verbose prints the conversation to stderr
- * with AUTH lines hidden. Returns 0 and *rp, or -1 with *err filled (and
- * nothing to close). Never falls back to cleartext.
+ * Connects to smarthost s of c, secures and logs in as s says. The
+ * secret is fetched here, for each connection: the password (password,
+ * password_file, password_command) or the OAuth2 access token (from
+ * oauth2_token_command, or the cache in c->queue_dir refreshed from
+ * oauth2_token_url; see relay_oauth2_token). AUTH happens when s has a
+ * user or auth = external; then a 235 must come back, or the open fails.
+ * A refused OAuth2 login is retried once with a new token. verbose prints
+ * the conversation to stderr with AUTH lines hidden. Returns 0 and *rp,
+ * or -1 with *err filled (code 0 for local trouble, including a failed
+ * token refresh; nothing to close). Never falls back to cleartext.
  */
-int relay_open(struct relay **rp, const struct conf *c, const char *password,
-    int verbose, struct relay_reply *err);
+int relay_open(struct relay **rp, const struct conf *c,
+    const struct conf_smarthost *s, int verbose, struct relay_reply *err);
+
+/*
+ * The OAuth2 access token of s (auth = xoauth2 or oauthbearer): the
+ * first line of oauth2_token_command's output, or, with
+ * oauth2_token_url, the cached one in DIR/oauth2[-NAME].cache while more
+ * than RELAY_OAUTH2_MARGIN seconds remain, else a new one from the
+ * endpoint (a refresh_token grant over verified HTTPS), cached with its
+ * expiry (mode 0600, replaced atomically). force skips the cache.
+ * Returns 0 with *token (the caller wipes and frees) and *cached (1 when
+ * it came from the cache), or -1 with *err (code 0, the endpoint's
+ * error in the text).
+ */
+#define RELAY_OAUTH2_MARGIN 60
+int relay_oauth2_token(const struct conf *c, const struct conf_smarthost *s,
+    int force, char **token, int *cached, struct relay_reply *err);
 
 /* What the smarthost said it supports in its last EHLO. */
 #define RELAY_EXT_8BITMIME 0x01
@@ -86,6 +106,9 @@ struct relay_result {
 	struct relay_reply data;	/* reply to DATA if refused, else the reply
 					   after the final dot: the commit point */
 	int committed;			/* data.code was 2xx: the server has it */
+	int body_sent;			/* DATA got 354: from here on a failure
+					   may have delivered the message, so
+					   no other smarthost may be tried */
 };
 
 void relay_result_free(struct relay_result *res);

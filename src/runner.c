@@ -1,6 +1,6 @@
 /*
  * sendq-runner: the delivery side. The only program that links libcurl
- * and reads the smarthost password. sendmail starts it for a message it
+ * and reads the smarthost secrets. sendmail starts it for a message it
  * has just queued (-I ID), or runs it for a queue run (-q).
  *
  *	sendq-runner [-v] [-C FILE] -I ID [ID ...]
@@ -105,15 +105,15 @@ runner_events(int ifd, const struct addr_list *touched)
  * The daemon: passes until SIGTERM or SIGINT. Returns a sysexits code.
  */
 static int
-runner_daemon(const struct conf *c, const char *password,
-    const struct deliver_sel *sel, unsigned long interval, int verbose)
+runner_daemon(const struct conf *c, const struct deliver_sel *sel,
+    unsigned long interval, int verbose)
 {
 	struct addr_list touched;
 	struct sigaction sa;
 	struct pollfd pfd;
 	char path[PATH_MAX];
 	time_t next;
-	int lfd, ifd, rc;
+	int lfd, ifd, rc, tries;
 
 	snprintf(path, sizeof(path), "%s/q", c->queue_dir);
 	if ((mkdir(c->queue_dir, 0700) == -1 && errno != EEXIST) ||
@@ -127,8 +127,17 @@ runner_daemon(const struct conf *c, const char *password,
 		log_errno("queue", "%s", path);
 		return EX_TEMPFAIL;
 	}
-	if (flock(lfd, LOCK_EX | LOCK_NB) == -1) {
-		log_err("queue", "another queue runner holds %s", path);
+	/* A submitter asking whether a daemon runs (daemon_running() in
+	 * sendmail.c) holds a shared lock for a moment: only a lock still
+	 * held after a second is another daemon's. */
+	for (tries = 0; (rc = flock(lfd, LOCK_EX | LOCK_NB)) == -1 &&
+	    errno == EWOULDBLOCK && tries < 100; tries++)
+		poll(NULL, 0, 10);
+	if (rc == -1) {
+		if (errno == EWOULDBLOCK)
+			log_err("queue", "another queue runner holds %s", path);
+		else
+			log_errno("queue", "%s", path);
 		close(lfd);
 		return EX_TEMPFAIL;
 	}
@@ -155,7 +164,7 @@ runner_daemon(const struct conf *c, const char *password,
 	while (!runner_stop) {
 		addr_list_free(&touched);
 		addr_list_init(&touched);
-		deliver_pass(c, password, sel, verbose, &touched);
+		deliver_pass(c, sel, verbose, &touched);
 		next = time(NULL) + (time_t)interval;
 		for (;;) {
 			time_t now = time(NULL);
@@ -181,9 +190,8 @@ main(int argc, char *argv[])
 	struct deliver_sel sel;
 	struct conf c;
 	const char *conf_path = SENDQ_CONF;
-	char *password = NULL;
 	unsigned long interval = 0;
-	int i, verbose = 0, rc, none, have_mode = 0;
+	int i, verbose = 0, rc, have_mode = 0;
 
 	if (priv_init() == -1)
 		return EX_OSERR;
@@ -216,22 +224,17 @@ main(int argc, char *argv[])
 		log_errno(NULL, "chdir /");
 		return EX_OSERR;
 	}
-	if (c.user && (password = conf_password(&c, &none)) == NULL && !none) {
-		conf_free(&c);
-		return EX_CONFIG;
-	}
+	/* Secrets (passwords, OAuth2 tokens) are fetched by the relay for
+	 * each connection that needs one, so that a password_command or a
+	 * token refresh runs only when mail goes out. */
 	if (relay_global_init() == -1) {
 		log_err(NULL, "cannot initialise libcurl");
 		rc = EX_SOFTWARE;
 	} else {
 		rc = interval ?
-		    runner_daemon(&c, password, &sel, interval, verbose) :
-		    deliver_pass(&c, password, &sel, verbose, NULL);
+		    runner_daemon(&c, &sel, interval, verbose) :
+		    deliver_pass(&c, &sel, verbose, NULL);
 		relay_global_cleanup();
-	}
-	if (password) {
-		explicit_bzero(password, strlen(password));
-		free(password);
 	}
 	conf_free(&c);
 	return rc;

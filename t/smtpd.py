@@ -7,6 +7,8 @@ Built on Debian's python3-aiosmtpd (1.4). Run it with /usr/bin/python3.
              [--tls starttls|implicit|none] [--cert PEM --key PEM]
              [--no-starttls]
              [--auth-user U --auth-password P] [--auth-cleartext] [--no-auth]
+             [--oauth-token-file F] [--auth-external]
+             [--require-client-cert CA.pem]
              [--script FILE] [--no-ext KEYWORD]... [--size N] [--max-rcpt N]
              [--parent-pid PID]
 
@@ -24,6 +26,17 @@ STARTTLS (with --tls starttls, until TLS is up) and AUTH PLAIN LOGIN (with
 drops one of the first six from EHLO and refuses its parameters. With
 --auth-user every MAIL, RCPT and DATA needs a successful AUTH first (530);
 --no-auth cancels an earlier --auth-user. --no-starttls is --tls none.
+--oauth-token-file F also offers AUTH XOAUTH2 and OAUTHBEARER (with
+--auth-user, the user they must name): the valid access token is F's
+content (white space stripped), read again at every AUTH, so a test can
+expire a token by rewriting F. A wrong token gets what Gmail sends: a 334
+with a JSON error ({"status":"401",...}, base64), then 535 5.7.8 to the
+client's answer. --require-client-cert CA.pem makes the TLS handshake
+demand a client certificate issued by that CA; --auth-external offers
+AUTH EXTERNAL, which succeeds when the session has such a certificate
+(the user is its subject CN). The log shows "auth ok USER" or "auth
+failed USER" for these as for PLAIN and LOGIN, and "tls client CN" once
+a client certificate was presented.
 --max-rcpt N answers "452 4.5.3 Too many recipients" to the RCPT after
 the Nth; --timeout S closes a connection idle for S seconds (default 300).
 Replies carry enhanced status codes (added when aiosmtpd's own text has
@@ -100,6 +113,8 @@ Fault script (--script FILE)
 
 import argparse
 import asyncio
+import base64
+import binascii
 import fnmatch
 import functools
 import json
@@ -112,8 +127,8 @@ import sys
 import traceback
 import warnings
 
-from aiosmtpd.smtp import (SMTP, AuthResult, Envelope, TLSSetupException,
-                           syntax)
+from aiosmtpd.smtp import (MISSING, SMTP, AuthResult, Envelope,
+                           TLSSetupException, syntax)
 
 HOSTNAME = "localhost"
 OPTIONAL_EXTS = ("SIZE", "8BITMIME", "SMTPUTF8", "PIPELINING",
@@ -385,6 +400,12 @@ class Server(SMTP):
         if not first:
             tls = transport.get_extra_info("ssl_object")
             self.logev("tls " + (tls.version() if tls else "?"))
+        tls = transport.get_extra_info("ssl_object")
+        cert = tls.getpeercert() if tls else None
+        if cert:
+            cn = [v for rdn in cert.get("subject", ()) for k, v in rdn
+                  if k == "commonName"]
+            self.logev("tls client " + (cn[0] if cn else "?"))
 
     def connection_lost(self, error):
         self.logev("close")
@@ -518,6 +539,91 @@ class Server(SMTP):
         await super()._handle_client()
 
     # -- commands ----------------------------------------------------------
+
+    # -- OAuth2 and EXTERNAL (see the docstring) ---------------------------
+
+    def _oauth_check(self, user, token):
+        opts = self.state.opts
+        try:
+            with open(opts.oauth_token_file, encoding="utf-8") as f:
+                valid = f.read().strip()
+        except OSError:
+            valid = None
+        ok = (valid is not None and token == valid
+              and user == (opts.auth_user or ""))
+        self.logev(("auth ok " if ok else "auth failed ") + user)
+        if ok:
+            self.session.sq_user = user
+        return ok
+
+    async def _oauth_refuse(self):
+        err = json.dumps({"status": "401", "schemes": "bearer",
+                          "scope": "https://mail.google.com/"})
+        answer = await self.challenge_auth(err)
+        if answer is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False,
+                          message="535 5.7.8 Username and Password not "
+                                  "accepted (invalid or expired token)")
+
+    async def _oauth_initial(self, args):
+        if len(args) > 1:
+            try:
+                return base64.b64decode(args[1].encode(), validate=True)
+            except binascii.Error:
+                return None
+        blob = await self.challenge_auth("")
+        return None if blob is MISSING else blob
+
+    async def auth_XOAUTH2(self, _, args):
+        blob = await self._oauth_initial(args)
+        if blob is None:
+            return AuthResult(success=False)
+        fields = dict(f.split("=", 1) for f in
+                      blob.decode("utf-8", "replace").split("\x01")
+                      if "=" in f)
+        user = fields.get("user", "")
+        auth = fields.get("auth", "")
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        if self._oauth_check(user, token):
+            return AuthResult(success=True, auth_data=user)
+        return await self._oauth_refuse()
+
+    async def auth_OAUTHBEARER(self, _, args):
+        blob = await self._oauth_initial(args)
+        if blob is None:
+            return AuthResult(success=False)
+        text = blob.decode("utf-8", "replace")
+        gs2, _, rest = text.partition("\x01")
+        user = ""
+        for part in gs2.split(","):
+            if part.startswith("a="):
+                user = part[2:]
+        fields = dict(f.split("=", 1) for f in rest.split("\x01")
+                      if "=" in f)
+        auth = fields.get("auth", "")
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        if self._oauth_check(user, token):
+            return AuthResult(success=True, auth_data=user)
+        return await self._oauth_refuse()
+
+    async def auth_EXTERNAL(self, _, args):
+        ssl_obj = self.transport.get_extra_info("ssl_object")
+        cert = ssl_obj.getpeercert() if ssl_obj else None
+        cn = ""
+        for rdn in (cert or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    cn = value
+        if len(args) == 1:
+            if await self.challenge_auth("") is MISSING:
+                return AuthResult(success=False, handled=True)
+        ok = bool(cert)
+        self.logev(("auth ok " if ok else "auth failed ") + cn)
+        if ok:
+            self.session.sq_user = cn
+            return AuthResult(success=True, auth_data=cn)
+        return AuthResult(success=False)
 
     @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg):
@@ -718,6 +824,9 @@ def serve(opts):
             sys.exit("smtpd.py: --tls needs --cert and --key")
         tls_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_ctx.load_cert_chain(opts.cert, opts.key)
+        if opts.require_client_cert:
+            tls_ctx.verify_mode = ssl.CERT_REQUIRED
+            tls_ctx.load_verify_locations(opts.require_client_cert)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -733,6 +842,12 @@ def serve(opts):
               timeout=opts.timeout, loop=loop)
     if opts.tls == "starttls":
         kw["tls_context"] = tls_ctx
+    exclude = []
+    if not opts.oauth_token_file:
+        exclude += ["XOAUTH2", "OAUTHBEARER"]
+    if not opts.auth_external:
+        exclude.append("EXTERNAL")
+    kw["auth_exclude_mechanism"] = exclude
     if opts.auth_user:
         kw["authenticator"] = authenticator(state)
         kw["auth_required"] = True
@@ -813,6 +928,9 @@ def main(argv):
     p.add_argument("--no-auth", dest="auth_user", action="store_const",
                    const=None)
     p.add_argument("--auth-cleartext", action="store_true")
+    p.add_argument("--oauth-token-file")
+    p.add_argument("--auth-external", action="store_true")
+    p.add_argument("--require-client-cert", metavar="CA.pem")
     p.add_argument("--script")
     p.add_argument("--no-ext", action="append", default=[],
                    type=str.upper, choices=OPTIONAL_EXTS)

@@ -61,6 +61,9 @@ capture(int (*fn)(void *), void *arg)
 }
 
 static struct conf cf;
+/* The default [smarthost]; an empty one when the load failed. */
+static struct conf_smarthost sh_none;
+#define SH (*(cf.nsmarthost ? &cf.smarthost[0] : &sh_none))
 
 static int
 do_load(void *p)
@@ -105,7 +108,7 @@ refused(const char *text, unsigned line, const char *what, const char *name)
 
 	is_int(r, EX_CONFIG, "%s: refused", name);
 	is_str(errtext, msg(line, what), "%s: message", name);
-	ok(cf.host == NULL && cf.naliases == 0 && cf.path == NULL,
+	ok(cf.nsmarthost == 0 && cf.naliases == 0 && cf.path == NULL,
 	    "%s: conf left empty", name);
 }
 
@@ -163,16 +166,16 @@ test_full(void)
 	is_int(r, 0, "full file loads");
 	is_str(errtext, "", "full file: nothing printed");
 	is_str(cf.path, path, "path kept");
-	is_str(cf.host, "smtp.example.com", "host, inline comment cut");
-	is_int(cf.port, 2525, "port");
-	is_int(cf.tls, CONF_TLS_IMPLICIT, "tls implicit");
-	is_str(cf.ca_file, "/etc/ssl/test ca.pem", "ca_file with a space");
-	is_str(cf.user, "alice@example.com", "user");
-	is_str(cf.password, "s3cret;not-a-comment#x",
+	is_str(SH.host, "smtp.example.com", "host, inline comment cut");
+	is_int(SH.port, 2525, "port");
+	is_int(SH.tls, CONF_TLS_IMPLICIT, "tls implicit");
+	is_str(SH.ca_file, "/etc/ssl/test ca.pem", "ca_file with a space");
+	is_str(SH.user, "alice@example.com", "user");
+	is_str(SH.password, "s3cret;not-a-comment#x",
 	    "password: ';' and '#' without white space before stay");
-	ok(cf.password_file == NULL, "no password_file");
-	is_str(cf.helo, "mail.example.org", "helo");
-	is_int(cf.timeout, 60, "timeout");
+	ok(SH.password_file == NULL, "no password_file");
+	is_str(SH.helo, "mail.example.org", "helo");
+	is_int(SH.timeout, 60, "timeout");
 	is_str(cf.domain, "example.com", "domain");
 	is_str(cf.queue_dir, "/srv/spool/sendq", "queue dir");
 	is_int(cf.naliases, 2, "two aliases");
@@ -191,27 +194,27 @@ static void
 test_defaults(void)
 {
 	is_int(load(HOST), 0, "host alone loads");
-	is_int(cf.port, 587, "default port 587");
-	is_int(cf.tls, CONF_TLS_STARTTLS, "default tls starttls");
-	is_int(cf.timeout, 300, "default timeout 300");
+	is_int(SH.port, 587, "default port 587");
+	is_int(SH.tls, CONF_TLS_STARTTLS, "default tls starttls");
+	is_int(SH.timeout, 300, "default timeout 300");
 	is_str(cf.queue_dir, SENDQ_SPOOLDIR, "default queue dir");
-	ok(!cf.ca_file && !cf.user && !cf.password && !cf.password_file &&
-	    !cf.helo && !cf.domain && !cf.aliases, "the rest unset");
+	ok(!SH.ca_file && !SH.user && !SH.password && !SH.password_file &&
+	    !SH.helo && !cf.domain && !cf.aliases, "the rest unset");
 
 	is_int(load(HOST "tls = implicit\n"), 0, "implicit loads");
-	is_int(cf.port, 465, "implicit: default port 465");
+	is_int(SH.port, 465, "implicit: default port 465");
 	is_int(load("[smarthost]\ntls = implicit\nport = 10465\n"
 	    "host = smtp.example.com\n"), 0, "implicit with port loads");
-	is_int(cf.port, 10465, "implicit: explicit port kept");
+	is_int(SH.port, 10465, "implicit: explicit port kept");
 	is_int(load(HOST "tls = none\n"), 0, "none loads");
-	is_int(cf.tls, CONF_TLS_NONE, "tls none");
-	is_int(cf.port, 587, "none: default port 587");
+	is_int(SH.tls, CONF_TLS_NONE, "tls none");
+	is_int(SH.port, 587, "none: default port 587");
 	is_int(load(HOST "tls = starttls\nport = 25\n"), 0, "port 25 loads");
-	is_int(cf.port, 25, "port 25");
+	is_int(SH.port, 25, "port 25");
 
 	is_int(load("[smarthost]\nhost = 192.0.2.7\n"), 0, "IPv4 host");
 	is_int(load("[smarthost]\nhost = 2001:db8::25\n"), 0, "IPv6 host");
-	is_str(cf.host, "2001:db8::25", "IPv6 host kept bare");
+	is_str(SH.host, "2001:db8::25", "IPv6 host kept bare");
 	is_int(load(HOST "helo = [192.0.2.1]\n"), 0, "helo address literal");
 	is_int(load(HOST "helo = [IPv6:2001:db8::1]\n"), 0,
 	    "helo IPv6 literal");
@@ -221,7 +224,7 @@ test_defaults(void)
 	    "lower bounds accepted");
 	is_int(load(HOST "user = alice\npassword_file = /etc/sendq.pw\n"),
 	    0, "user with password_file");
-	is_str(cf.password_file, "/etc/sendq.pw", "password_file kept");
+	is_str(SH.password_file, "/etc/sendq.pw", "password_file kept");
 
 	/* Layout that must not trip the reader. */
 	is_int(load("  [smarthost]  ; the relay\n"
@@ -229,8 +232,8 @@ test_defaults(void)
 	    "    port   =   2525   \n"
 	    "[ sender ]\n"
 	    "  domain = example.com\n"), 0, "indentation and spacing");
-	is_str(cf.host, "smtp.example.com", "indented host");
-	is_int(cf.port, 2525, "indented key is not a continuation");
+	is_str(SH.host, "smtp.example.com", "indented host");
+	is_int(SH.port, 2525, "indented key is not a continuation");
 	is_str(cf.domain, "example.com", "[ sender ] with spaces");
 	is_str(errtext, "", "nothing printed");
 }
@@ -487,8 +490,8 @@ test_lines(void)
 	r = load("[smarthost]\r\nhost = smtp.example.com\r\nport = 2525\r\n"
 	    "\r\n[aliases]\r\nroot = a@example.com ; c\r\n");
 	is_int(r, 0, "CRLF file loads");
-	is_str(cf.host, "smtp.example.com", "CRLF: no CR in host");
-	is_int(cf.port, 2525, "CRLF: port");
+	is_str(SH.host, "smtp.example.com", "CRLF: no CR in host");
+	is_int(SH.port, 2525, "CRLF: port");
 	ok(cf.naliases == 1 && strcmp(cf.aliases[0].value, "a@example.com")
 	    == 0 && cf.aliases[0].line == 6, "CRLF: alias value and line");
 	r = load("[smarthost]\r\nhost = smtp.example.com\r\nport = x\r\n");
@@ -497,12 +500,12 @@ test_lines(void)
 	    "CRLF: error line and no CR in the message");
 	is_int(load("[smarthost]\nhost = smtp.example.com"), 0,
 	    "no final line end");
-	is_str(cf.host, "smtp.example.com", "no final line end: host");
+	is_str(SH.host, "smtp.example.com", "no final line end: host");
 
 	/* A UTF-8 byte order mark before the first header. */
 	is_int(load("\xef\xbb\xbf[smarthost]\nhost = smtp.example.com\n"), 0,
 	    "BOM before the first line");
-	is_str(cf.host, "smtp.example.com", "BOM: host");
+	is_str(SH.host, "smtp.example.com", "BOM: host");
 	is_int(load("\xef\xbb\xbf; comment\r\n[smarthost]\r\nhost = h.example\r\n"),
 	    0, "BOM before a comment, CRLF");
 	is_int(load("[smarthost]\n\xef\xbb\xbfhost = smtp.example.com\n"),
@@ -528,22 +531,154 @@ test_examples(void)
 	    "user = alerts@example.com\npassword = correct-horse-battery\n"
 	    "ca_file = /etc/ssl/example-ca.pem\n"), 0,
 	    "man page: implicit TLS example");
-	is_int(cf.port, 465, "man page: implicit TLS on 465");
+	is_int(SH.port, 465, "man page: implicit TLS on 465");
 	is_int(load("[smarthost]\nhost = 127.0.0.1\nport = 25\ntls = none\n"
 	    "\n[sender]\ndomain = host1.example.com\n"), 0,
 	    "man page: local relay example");
+
+	is_int(load("[smarthost]\nhost = smtp.gmail.com\nport = 587\n"
+	    "user = alerts@gmail.com\nauth = xoauth2\n"
+	    "oauth2_token_url = https://oauth2.googleapis.com/token\n"
+	    "oauth2_client_id = 1234-abc.apps.googleusercontent.com\n"
+	    "oauth2_client_secret_file = /etc/sendq/gmail-client-secret\n"
+	    "oauth2_refresh_token_file = /etc/sendq/gmail-refresh-token\n"
+	    "rewrite_from = envelope\n"), 0, "man page: Gmail example");
+	is_int(load("[smarthost]\nhost = smtp.office365.com\nport = 587\n"
+	    "user = alerts@example.com\nauth = xoauth2\n"
+	    "oauth2_token_url = https://login.microsoftonline.com/TENANT/"
+	    "oauth2/v2.0/token\n"
+	    "oauth2_client_id = 00000000-1111-2222-3333-444444444444\n"
+	    "oauth2_refresh_token_file = /etc/sendq/m365-refresh-token\n"
+	    "rewrite_from = both\n\n[smarthost backup]\n"
+	    "host = mail.example.com\nuser = alerts\n"
+	    "password_command = /usr/bin/pass show mail/alerts\n"), 0,
+	    "man page: Microsoft 365 example");
+	is_int(load("[smarthost]\nhost = relay.example.com\n"
+	    "client_cert = /etc/sendq/client.pem\n"
+	    "client_key = /etc/sendq/client.key\nauth = external\n"
+	    "pin_sha256 = 8v9WlDZD2sUTOgt3PIq6j5Uq5G1jqWjL7fWlY0PpfhA=\n"
+	    "tls_min = 1.3\n\n[smarthost billing]\nhost = smtp.example.net\n"
+	    "user = billing@example.net\n"
+	    "password_file = /etc/sendq/billing.password\n"
+	    "senders = *@billing.example.com, invoices@example.com\n"
+	    "rewrite_from = header\n"), 0, "man page: routes example");
 
 	/* prove runs from the top of the tree. */
 	if (access("etc/sendq.ini", R_OK) == 0) {
 		conf_free(&cf);
 		is_int(capture(do_load, "etc/sendq.ini"), 0,
 		    "etc/sendq.ini loads");
-		is_str(cf.host, "smtp.example.com", "etc/sendq.ini: host");
-		is_int(cf.tls, CONF_TLS_STARTTLS, "etc/sendq.ini: starttls");
-		ok(cf.user == NULL && cf.naliases == 0,
+		is_str(SH.host, "smtp.example.com", "etc/sendq.ini: host");
+		is_int(SH.tls, CONF_TLS_STARTTLS, "etc/sendq.ini: starttls");
+		ok(SH.user == NULL && cf.naliases == 0,
 		    "etc/sendq.ini: no login, no aliases");
 	} else
 		printf("# etc/sendq.ini not found from here; not checked\n");
+}
+
+/* [smarthost NAME], routes, and the keys of issue 6. */
+static void
+test_smarthosts(void)
+{
+	size_t idx[CONF_SMARTHOST_MAX], n;
+	char label[128];
+	const char *pin = "8v9WlDZD2sUTOgt3PIq6j5Uq5G1jqWjL7fWlY0PpfhA=";
+	char text[2048];
+
+	is_int(load(HOST "[smarthost backup]\nhost = b.example.com\n"
+	    "port = 2525\n[smarthost billing]\nhost = c.example.com\n"
+	    "senders = *@Billing.example.com , ops@example.com\n"
+	    "user = c@example.net\npassword = x\nrewrite_from = both\n"), 0,
+	    "three smarthosts load");
+	is_str(errtext, "", "three smarthosts: nothing printed");
+	is_int(cf.nsmarthost, 3, "three sections");
+	if (cf.nsmarthost == 3) {
+		ok(cf.smarthost[0].name == NULL, "first is [smarthost]");
+		is_str(cf.smarthost[1].name, "backup", "second name");
+		is_int(cf.smarthost[1].port, 2525, "second port");
+		is_int(cf.smarthost[2].nsenders, 2, "two sender patterns");
+		is_str(cf.smarthost[2].senders[0], "*@Billing.example.com",
+		    "pattern trimmed");
+		is_int(cf.smarthost[2].rewrite_from, CONF_REWRITE_ENVELOPE |
+		    CONF_REWRITE_HEADER, "rewrite_from both");
+		is_str(conf_from(&cf.smarthost[2]), "c@example.net",
+		    "account address from user");
+		is_str(conf_smarthost_label(&cf.smarthost[1], label,
+		    sizeof(label)), "[smarthost backup]", "label");
+		n = conf_route(&cf, "x@billing.EXAMPLE.com", idx);
+		ok(n == 1 && idx[0] == 2, "route: sender pattern, any case");
+		n = conf_route(&cf, "someone@example.org", idx);
+		ok(n == 2 && idx[0] == 0 && idx[1] == 1,
+		    "route: the sections without senders, in order");
+		n = conf_route(&cf, "", idx);
+		ok(n == 2 && idx[0] == 0, "route: null sender, default");
+	}
+
+	snprintf(text, sizeof(text), HOST "user = a@example.com\n"
+	    "auth = xoauth2\noauth2_token_url = https://t.example/token\n"
+	    "oauth2_client_id = id\n"
+	    "oauth2_refresh_token_file = /etc/rt\n"
+	    "client_cert = /etc/c.pem\nclient_key = /etc/c.key\n"
+	    "pin_sha256 = %s, sha256//%s\ntls_min = 1.3\n", pin, pin);
+	is_int(load(text), 0, "oauth2 and TLS keys load");
+	is_str(errtext, "", "oauth2 and TLS keys: nothing printed");
+	is_int(SH.auth, CONF_AUTH_XOAUTH2, "auth xoauth2");
+	is_int(SH.tls_min, 13, "tls_min 1.3");
+	snprintf(text, sizeof(text), "sha256//%s;sha256//%s", pin, pin);
+	is_str(SH.pin_sha256, text, "pins in libcurl's form");
+	is_int(load(HOST), 0, "defaults");
+	is_int(SH.tls_min, 12, "tls_min default 1.2");
+	is_int(SH.auth, CONF_AUTH_DEFAULT, "auth default");
+
+	refused(HOST "[smarthost a b]\nhost = x\n", 3,
+	    "malformed section header [smarthost a b]: the name may hold "
+	    "letters, digits, \".\", \"-\" and \"_\"", "bad section name");
+	refused(HOST "[smarthost b]\nport = 25\n", 3,
+	    "host is required in [smarthost b]", "named section without host");
+	refused("[smarthost b]\nhost = x.example\n", 0,
+	    "host is required in [smarthost]", "no default section");
+	refused(HOST "senders = *@x.example\n", 3, "senders in [smarthost]: "
+	    "the default route takes every other sender; put it in a "
+	    "[smarthost NAME] section", "senders in the default");
+	refused(HOST "[smarthost b]\nhost = x.example\nhots = y\n", 5,
+	    "unknown key \"hots\" in [smarthost b]", "unknown key, named");
+	refused(HOST "user = a\npassword = x\npassword_command = /bin/pw\n", 5,
+	    "more than one of password, password_file and password_command",
+	    "two password sources");
+	refused(HOST "user = a\npassword_command = pass show x\n", 4,
+	    "malformed password_command \"pass show x\": the program must "
+	    "be an absolute path (there is no shell)", "relative command");
+	refused(HOST "user = a@example.com\nauth = xoauth2\n", 4,
+	    "auth = xoauth2 needs oauth2_token_command or oauth2_token_url",
+	    "xoauth2 without a token source");
+	refused(HOST "user = a@example.com\nauth = xoauth2\n"
+	    "oauth2_client_id = i\noauth2_refresh_token_file = /etc/rt\n"
+	    "oauth2_token_url = http://t.example/token\n", 7,
+	    "malformed oauth2_token_url \"http://t.example/token\": not an "
+	    "https:// URL", "token url not https");
+	refused(HOST "user = a@example.com\nauth = oauthbearer\n"
+	    "oauth2_token_url = https://t.example/token\n", 5,
+	    "oauth2_token_url needs oauth2_client_id and "
+	    "oauth2_refresh_token_file", "token url alone");
+	refused(HOST "auth = external\n", 3,
+	    "auth = external needs client_cert", "external without cert");
+	refused(HOST "user = a\npassword = b\nauth = cram-md5\n", 5,
+	    "malformed auth \"cram-md5\": "
+	    "not plain, login, xoauth2, oauthbearer or external", "bad auth");
+	refused(HOST "pin_sha256 = abc\n", 3, "malformed pin_sha256 \"abc\": "
+	    "not a base64 SHA-256 (44 characters ending in \"=\")", "bad pin");
+	refused(HOST "tls_min = 1.1\n", 3,
+	    "malformed tls_min \"1.1\": not 1.2 or 1.3", "tls_min 1.1");
+	refused(HOST "rewrite_from = envelope\nuser = a\npassword = b\n", 3,
+	    "rewrite_from needs from, or a user that is an address",
+	    "rewrite_from without an address");
+	refused(HOST "from = not an address\n", 3, "malformed from \"not an "
+	    "address\": not an address such as alerts@example.com",
+	    "bad from");
+	refused(HOST "tls = none\npin_sha256 = " "8v9WlDZD2sUTOgt3PIq6j5Uq5G1jqWjL7fWlY0PpfhA=\n", 3,
+	    "TLS settings with tls = none", "pin with tls none");
+	refused(HOST "client_key = /etc/k\n", 3,
+	    "client_key without client_cert", "key without cert");
 }
 
 static int
@@ -583,7 +718,7 @@ do_password(void *p)
 {
 	(void)p;
 	free(pw_got);
-	pw_got = conf_password(&cf, &pw_none);
+	pw_got = conf_password(&SH, &pw_none, NULL);
 	return 0;
 }
 
@@ -672,6 +807,7 @@ main(void)
 	test_lines();
 	test_examples();
 	test_files();
+	test_smarthosts();
 	test_password();
 	test_domain();
 
