@@ -149,6 +149,7 @@ install: all
 	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/sendq.service
 	$(INSTALL) -d $(OWN_SPOOL) -m 750 $(DESTDIR)$(SPOOLDIR)
 	$(INSTALL) -d $(OWN_SPOOL) -m 770 $(DESTDIR)$(SPOOLDIR)/q
+	$(INSTALL) -d $(OWN_SPOOL) -m 750 $(DESTDIR)$(SPOOLDIR)/failed
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sendmail $(DESTDIR)$(SBINDIR)/mailq \

@@ -11,10 +11,23 @@
 #include <sys/wait.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "spool.h"
+
+/* 1 when fd is /dev/full (character device 1, 7) open write-only. */
+static int
+priv_on_dev_full(int fd)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl != -1 && (fl & O_ACCMODE) == O_WRONLY &&
+	    fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+	    major(st.st_rdev) == 1 && minor(st.st_rdev) == 7;
+}
 
 int
 priv_init(void)
@@ -33,6 +46,13 @@ priv_init(void)
 			close(fd);
 			break;
 		}
+	}
+	/* In a set-id run the C library has already put /dev/full, open
+	 * write-only, on a closed fd 0, so that reading it fails. Read it
+	 * as empty instead, as a run without the bit does. */
+	if (priv_on_dev_full(0) && (fd = open("/dev/null", O_RDONLY)) != -1) {
+		dup2(fd, 0);
+		close(fd);
 	}
 	umask(077);
 

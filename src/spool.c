@@ -352,7 +352,10 @@ spool_abort(struct spool_new *s)
 		/* Emptied first, durably: should the unlink fail, or not
 		 * reach the disk before a crash (the directory fsync may be
 		 * what failed), what is left has no end record and can never
-		 * be delivered to a caller who was told it was not queued. */
+		 * be delivered to a caller who was told it was not queued.
+		 * In the shared queue the unlink always fails: the caller
+		 * has dropped the group that may change q/, and the empty
+		 * file waits for a runner to remove it as stale. */
 		if (ftruncate(s->fd, 0) == -1 || fsync(s->fd) == -1) {
 			/* the missing Z record still guards it */
 		}
