@@ -300,7 +300,11 @@ deliver_record(struct deliver *d, struct spool_msg *m, size_t i,
 		if (named)
 			text = named;
 	}
-	if (spool_mark(m, i, st, r->code, text) == -1)
+	/* A success is only noted: when every recipient succeeds the file
+	 * goes, and writing the outcome first would cost an fsync per
+	 * message. Everything else is on disk before we go on. */
+	if ((st == SPOOL_SENT ? spool_note(m, i, st, r->code, text) :
+	    spool_mark(m, i, st, r->code, text)) == -1)
 		log_mail(LOG_ERR, "%s: cannot record the outcome for <%s>: %m",
 		    m->id, m->rcpt[i].addr);
 	log_mail(st == SPOOL_PENDING ? LOG_NOTICE : LOG_INFO,
@@ -510,6 +514,25 @@ deliver_finish(struct deliver *d, struct spool_msg *m)
 			buf_free(&b);
 		}
 	}
+	/* Sent to all: removing the file is the record. */
+	for (i = 0; i < m->nrcpt; i++)
+		if (m->rcpt[i].state != SPOOL_SENT)
+			break;
+	if (i == m->nrcpt) {
+		if (unlinkat(d->qfd, m->id, 0) == 0) {
+			log_mail(LOG_INFO, "%s: removed", m->id);
+			return;
+		}
+		/* Still here: then the outcome goes on disk, so that the
+		 * next pass removes it rather than sending it again. */
+		log_mail(LOG_ERR, "%s: cannot remove: %m", m->id);
+		if (spool_save(m) == -1)
+			log_mail(LOG_ERR, "%s: cannot record the outcomes: %m",
+			    m->id);
+		return;
+	}
+	if (spool_save(m) == -1)
+		log_mail(LOG_ERR, "%s: cannot record the outcomes: %m", m->id);
 	if (!spool_done(m)) {
 		if (spool_attempt(m, now, now + deliver_backoff(d->c, m->attempts + 1)) == -1)
 			log_mail(LOG_ERR, "%s: cannot record the attempt: %m", m->id);

@@ -825,48 +825,51 @@ spool_read_chunk(const struct spool_msg *m, size_t i, char *buf)
 	return 0;
 }
 
+/* Appends whole records (data[0..n)) after the last whole one, and
+ * fsyncs them. */
+static int
+spool_append_raw(struct spool_msg *m, const char *data, size_t n)
+{
+	ssize_t w;
+
+	/* Drops a record a crash cut short, so the log stays parseable. */
+	if (ftruncate(m->fd, m->end) == -1)
+		return -1;
+	w = pwrite(m->fd, data, n, m->end);
+	if (w == -1)
+		return -1;
+	if ((size_t)w != n) {
+		errno = EIO;
+		return -1;
+	}
+	if (fsync(m->fd) == -1)
+		return -1;
+	m->end += (off_t)n;
+	return 0;
+}
+
 static int
 spool_append(struct spool_msg *m, char type, const char *data)
 {
 	struct buf b;
-	ssize_t w;
-	int saved;
+	int rc, saved;
 
 	buf_init(&b, SPOOL_REC_MAX + 32);
-	if (spool_record(&b, type, data, strlen(data)) == -1) {
-		buf_free(&b);
-		return -1;
-	}
-	/* Drops a record a crash cut short, so the log stays parseable. */
-	if (ftruncate(m->fd, m->end) == -1)
-		goto fail;
-	w = pwrite(m->fd, b.data, b.len, m->end);
-	if (w == -1)
-		goto fail;
-	if ((size_t)w != b.len) {
-		errno = EIO;
-		goto fail;
-	}
-	if (fsync(m->fd) == -1)
-		goto fail;
-	m->end += (off_t)b.len;
-	buf_free(&b);
-	return 0;
-fail:
+	rc = spool_record(&b, type, data, strlen(data));
+	if (rc == 0)
+		rc = spool_append_raw(m, b.data, b.len);
 	saved = errno;
 	buf_free(&b);
 	errno = saved;
-	return -1;
+	return rc;
 }
 
 int
-spool_mark(struct spool_msg *m, size_t i, enum spool_state st, int code,
+spool_note(struct spool_msg *m, size_t i, enum spool_state st, int code,
     const char *reply)
 {
-	struct buf txt, rec;
+	struct buf txt;
 	size_t k;
-	int rc = -1;
-	char type = st == SPOOL_SENT ? 's' : st == SPOOL_FAILED ? 'f' : 'w';
 
 	if (i >= m->nrcpt || code < 0 || code > 999) {
 		errno = EINVAL;
@@ -875,25 +878,64 @@ spool_mark(struct spool_msg *m, size_t i, enum spool_state st, int code,
 	/* Replies are kept short and on one line: a diagnostic, not data,
 	 * so a long one is cut here on purpose. */
 	buf_init(&txt, SPOOL_REC_MAX - 32);
-	buf_init(&rec, SPOOL_REC_MAX);
 	for (k = 0; reply && reply[k] && txt.len < txt.max; k++) {
 		unsigned char c = (unsigned char)reply[k];
 
-		if (buf_putc(&txt, c < 0x20 || c == 0x7f ? ' ' : c) == -1)
-			goto out;
+		if (buf_putc(&txt, c < 0x20 || c == 0x7f ? ' ' : c) == -1) {
+			buf_free(&txt);
+			return -1;
+		}
 	}
-	if (buf_printf(&rec, "%zu %d %s", i, code, txt.data ? txt.data : "") ==
-	    -1 || spool_append(m, type, rec.data) == -1)
-		goto out;
 	free(m->rcpt[i].reply);
-	m->rcpt[i].reply = buf_take(&txt);
+	if ((m->rcpt[i].reply = buf_take(&txt)) == NULL)
+		return -1;
 	m->rcpt[i].state = st;
 	m->rcpt[i].code = code;
-	rc = 0;
-out:
-	buf_free(&txt);
+	m->rcpt[i].unsaved = 1;
+	return 0;
+}
+
+int
+spool_save(struct spool_msg *m)
+{
+	struct buf b, rec;
+	size_t i;
+	int rc = 0, saved;
+
+	buf_init(&b, 0);
+	buf_init(&rec, SPOOL_REC_MAX);
+	for (i = 0; i < m->nrcpt && rc == 0; i++) {
+		const struct spool_rcpt *r = &m->rcpt[i];
+
+		if (!r->unsaved)
+			continue;
+		buf_reset(&rec);
+		rc = buf_printf(&rec, "%zu %d %s", i, r->code,
+		    r->reply ? r->reply : "");
+		if (rc == 0)
+			rc = spool_record(&b, r->state == SPOOL_SENT ? 's' :
+			    r->state == SPOOL_FAILED ? 'f' : 'w', rec.data,
+			    rec.len);
+	}
+	if (rc == 0 && b.len > 0)
+		rc = spool_append_raw(m, b.data, b.len);
+	if (rc == 0)
+		for (i = 0; i < m->nrcpt; i++)
+			m->rcpt[i].unsaved = 0;
+	saved = errno;
+	buf_free(&b);
 	buf_free(&rec);
+	errno = saved;
 	return rc;
+}
+
+int
+spool_mark(struct spool_msg *m, size_t i, enum spool_state st, int code,
+    const char *reply)
+{
+	if (spool_note(m, i, st, code, reply) == -1)
+		return -1;
+	return spool_save(m);
 }
 
 int

@@ -81,6 +81,7 @@ struct spool_rcpt {
 	enum spool_state state;
 	int code;		/* last reply code, 0 if none */
 	char *reply;		/* last reply text (sanitised), or NULL */
+	int unsaved;		/* changed by spool_note, not yet on disk */
 };
 
 struct spool_msg {
@@ -142,6 +143,17 @@ int spool_read_chunk(const struct spool_msg *m, size_t i, char *buf);
  */
 int spool_mark(struct spool_msg *m, size_t i, enum spool_state st, int code,
     const char *reply);
+
+/*
+ * The same as spool_mark, in memory only: spool_save (or the next
+ * spool_mark) writes every noted outcome with one fsync. For a message
+ * whose recipients all succeed, the runner removes the file instead, so
+ * the success costs no write at all; a crash before that sends the
+ * message again (a duplicate, never a loss). 0 or -1 (ENOMEM, EINVAL).
+ */
+int spool_note(struct spool_msg *m, size_t i, enum spool_state st, int code,
+    const char *reply);
+int spool_save(struct spool_msg *m);
 
 /* Records that an attempt ended and when the next is due. 0 or -1. */
 int spool_attempt(struct spool_msg *m, time_t when, time_t next);

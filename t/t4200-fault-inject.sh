@@ -237,18 +237,44 @@ runner_fault() {
 	nothing_queued
 }
 
-test_expect_success 'runner: writing the sent record fails with ENOSPC' '
-	runner_fault "pwrite64:error=ENOSPC:when=1"
+# A message sent to all its recipients is removed at once: the unlink is
+# its record. Only when that fails is the outcome written.
+test_expect_success 'runner: the delivered message cannot be removed, nor its outcome written' '
+	runner_fault "unlinkat:error=EIO:when=1 pwrite64:error=ENOSPC:when=1"
 '
 delivered=$(received_count)
 
-test_expect_success 'runner: its fsync fails with EIO' '
-	runner_fault "fsync:error=EIO:when=1"
+# The failed fsync may or may not have kept the record: the message goes
+# at most once more, and is never lost.
+test_expect_success 'runner: cannot remove it, and the outcome fsync fails' '
+	submit <small.msg &&
+	strace -f -o strace.log -e inject=unlinkat:error=EIO:when=1 \
+		-e inject=fsync:error=EIO:when=1 \
+		"$SENDMAIL" -C "$SENDQ_INI" -q 2>err || : &&
+	test "$(grep -c "(INJECTED)" strace.log)" = 2 &&
+	test "$(received_count)" = $((delivered + 1)) &&
+	"$SENDMAIL" -C "$SENDQ_INI" -qI &&
+	n=$(received_count) &&
+	test "$n" -ge $((delivered + 1)) && test "$n" -le $((delivered + 2)) &&
+	cmp_body small.msg "$(received_msg "$n")" &&
+	delivered=$n &&
+	nothing_queued
 '
 delivered=$(received_count)
 
-test_expect_success 'runner: its fsync fails, and every later write too' '
-	runner_fault "fsync:error=EIO:when=1 pwrite64:error=ENOSPC:when=2+"
+test_expect_success 'runner: cannot remove it: the outcome is written, and it is never sent again' '
+	submit <small.msg &&
+	id=$(ls "$QDIR/q") &&
+	strace -f -o strace.log -e inject=unlinkat:error=EIO:when=1 \
+		"$SENDMAIL" -C "$SENDQ_INI" -q 2>err || : &&
+	grep "(INJECTED)" strace.log &&
+	test "$(received_count)" = $((delivered + 1)) &&
+	test -f "$QDIR/q/$id" &&
+	grep "^s[0-9]*:0 250 " "$QDIR/q/$id" &&
+	"$SENDMAIL" -C "$SENDQ_INI" -qI &&
+	test "$(received_count)" = $((delivered + 1)) &&
+	delivered=$((delivered + 1)) &&
+	nothing_queued
 '
 delivered=$(received_count)
 
