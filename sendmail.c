@@ -65,6 +65,9 @@ run_runner(const struct opts *o, const char *conf_path, const char *mode,
 	argv[argc++] = "sendq-runner";
 	if (o->verbose)
 		argv[argc++] = "-v";
+	/* in the background, it stays for the rest of a burst */
+	if (!wait)
+		argv[argc++] = "-l";
 	argv[argc++] = "-C";
 	argv[argc++] = conf_path;
 	argv[argc++] = mode;

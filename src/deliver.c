@@ -31,7 +31,12 @@ struct deliver_link {
 	unsigned on_relay;		/* messages sent on this connection */
 	int reconnects;
 	struct relay_reply down;	/* why the smarthost is unusable now */
+	time_t used;			/* when it last carried a message */
 };
+
+/* A connection idle longer than this is closed rather than reused: the
+ * server may have dropped it, and libcurl 7.88 would not notice. */
+#define DELIVER_IDLE 5
 
 #define DELIVER_NO_LINK ((size_t)-1)
 /* A header longer than this is sent without the From rewrite. */
@@ -336,7 +341,8 @@ deliver_connect(struct deliver *d)
 	struct deliver_link *l = &d->link[d->cur];
 	const struct conf_smarthost *sh = &d->c->smarthost[d->cur];
 
-	if (l->relay && l->on_relay >= d->c->per_connection) {
+	if (l->relay && (l->on_relay >= d->c->per_connection ||
+	    time(NULL) - l->used > DELIVER_IDLE)) {
 		relay_close(l->relay);
 		l->relay = NULL;
 	}
@@ -430,6 +436,7 @@ deliver_try(struct deliver *d, struct spool_msg *m, size_t *idx, size_t n,
 	}
 	memset(&res, 0, sizeof(res));
 	l->on_relay++;
+	l->used = time(NULL);
 	rc = relay_send(l->relay, &rm, &res);
 	/* The commit point: each outcome is on disk before anything else;
 	 * those put off before DATA may go to the next smarthost. */
@@ -722,7 +729,7 @@ deliver_one(struct deliver *d, const struct deliver_sel *sel, const char *id)
 	 * after a burst of submissions, one runner carries them all over
 	 * one connection while the others find them locked or gone. */
 	if (named ? deliver_selected(sel, &m) && (sel->force || m.next_try <= now) :
-	    m.attempts == 0 && spool_done(&m) == 0) {
+	    m.attempts == 0 && !m.queue_only && spool_done(&m) == 0) {
 		/* A queue run (no ids) exits 0 whatever each message's
 		 * outcome: deferred is queued, and bounced is reported. */
 		d->counting = named && sel->ids != NULL;
@@ -731,57 +738,96 @@ deliver_one(struct deliver *d, const struct deliver_sel *sel, const char *id)
 	spool_close(&m);
 }
 
+struct deliver *
+deliver_start(const struct conf *c, int verbose)
+{
+	struct deliver *d = calloc(1, sizeof(*d));
+
+	if (d == NULL) {
+		log_errno(NULL, "deliver");
+		return NULL;
+	}
+	d->c = c;
+	d->cur = DELIVER_NO_LINK;
+	d->verbose = verbose;
+	d->qfd = -1;
+	if ((d->chunk = malloc(SPOOL_CHUNK)) == NULL ||
+	    (d->domain = conf_domain(c)) == NULL) {
+		log_errno(NULL, "deliver");
+		deliver_end(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+deliver_end(struct deliver *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < CONF_SMARTHOST_MAX; i++) {
+		relay_close(d->link[i].relay);
+		relay_reply_free(&d->link[i].down);
+	}
+	if (d->qfd != -1)
+		close(d->qfd);
+	free(d->chunk);
+	free(d->domain);
+	free(d);
+}
+
 int
-deliver_pass(const struct conf *c, const struct deliver_sel *sel, int verbose,
+deliver_run(struct deliver *d, const struct deliver_sel *sel,
     struct addr_list *touched)
 {
 	struct deliver_sel all = { NULL, 0, NULL, NULL, NULL, 1, 0 };
 	struct queue_ids ids;
-	struct deliver d;
 	size_t i;
-	int rc = 0;
 
-	memset(&d, 0, sizeof(d));
-	d.c = c;
-	d.cur = DELIVER_NO_LINK;
-	d.verbose = verbose;
-	d.touched = touched;
-	if ((d.qfd = queue_open(c->queue_dir)) == -1) {
+	/* What one pass learnt of a smarthost (down, reconnected) is
+	 * tried afresh in the next; its open connection is kept. */
+	for (i = 0; i < CONF_SMARTHOST_MAX; i++) {
+		relay_reply_free(&d->link[i].down);
+		d->link[i].reconnects = 0;
+	}
+	d->sent = d->deferred = d->failed = 0;
+	d->touched = touched;
+	if (d->qfd == -1 && (d->qfd = queue_open(d->c->queue_dir)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		log_errno("queue", "%s", c->queue_dir);
+		log_errno("queue", "%s", d->c->queue_dir);
 		return EX_TEMPFAIL;
 	}
-	if (queue_scan(d.qfd, &ids) == -1 ||
-	    (d.chunk = malloc(SPOOL_CHUNK)) == NULL) {
-		log_errno("queue", "%s", c->queue_dir);
-		close(d.qfd);
+	if (queue_scan(d->qfd, &ids) == -1) {
+		log_errno("queue", "%s", d->c->queue_dir);
 		return EX_TEMPFAIL;
-	}
-	if ((d.domain = conf_domain(c)) == NULL) {
-		log_errno(NULL, "domain");
-		queue_ids_free(&ids);
-		free(d.chunk);
-		close(d.qfd);
-		return EX_OSERR;
 	}
 	for (i = 0; i < ids.n; i++)
-		deliver_one(&d, sel, ids.v[i]);
+		deliver_one(d, sel, ids.v[i]);
 	/* Bounces queued in this pass go out over the same connection. */
-	for (i = 0; i < d.bounces.n; i++)
-		deliver_one(&d, &all, d.bounces.v[i]);
-	queue_ids_free(&d.bounces);
-	free(d.domain);
-	for (i = 0; i < CONF_SMARTHOST_MAX; i++) {
-		relay_close(d.link[i].relay);
-		relay_reply_free(&d.link[i].down);
-	}
+	for (i = 0; i < d->bounces.n; i++)
+		deliver_one(d, &all, d->bounces.v[i]);
+	queue_ids_free(&d->bounces);
 	queue_ids_free(&ids);
-	free(d.chunk);
-	close(d.qfd);
-	if (d.failed)
-		rc = EX_UNAVAILABLE;
-	else if (d.deferred)
-		rc = EX_TEMPFAIL;
+	if (d->failed)
+		return EX_UNAVAILABLE;
+	if (d->deferred)
+		return EX_TEMPFAIL;
+	return 0;
+}
+
+int
+deliver_pass(const struct conf *c, const struct deliver_sel *sel, int verbose,
+    struct addr_list *touched)
+{
+	struct deliver *d;
+	int rc;
+
+	if ((d = deliver_start(c, verbose)) == NULL)
+		return EX_OSERR;
+	rc = deliver_run(d, sel, touched);
+	deliver_end(d);
 	return rc;
 }

@@ -34,6 +34,18 @@ struct deliver_sel {
  * not NULL, gets every id the pass opened for delivery (the daemon's
  * inotify watch sees those closes and must not take them for new mail).
  */
+/*
+ * The same, in parts, for a runner that makes several passes (the daemon,
+ * a runner that lingers after a burst): connections stay open from one
+ * pass to the next while they are fresh. deliver_start returns NULL with
+ * the reason printed; deliver_run returns what deliver_pass does.
+ */
+struct deliver;
+struct deliver *deliver_start(const struct conf *c, int verbose);
+int deliver_run(struct deliver *d, const struct deliver_sel *sel,
+    struct addr_list *touched);
+void deliver_end(struct deliver *d);
+
 int deliver_pass(const struct conf *c, const struct deliver_sel *sel,
     int verbose, struct addr_list *touched);
 

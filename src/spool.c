@@ -25,6 +25,9 @@
  *	B  "8BITMIME" when the content has 8-bit bytes (optional; written
  *	   after the content, once that is known)
  *	E  DSN ENVID, N  DSN NOTIFY, Y  DSN RET (each optional)
+ *	Q  "": not for a runner taking new mail after a burst: queued with
+ *	   -odq (for a queue run), or -odi or -v (for the caller's own
+ *	   runner) (optional)
  *	L  the length of the content's longest line, without its CRLF
  *	   (written by spool_commit; a runner re-encodes past 998)
  *	R  one recipient (addr-spec), one record each, at least one
@@ -194,9 +197,13 @@ spool_create(struct spool_new *s, const char *dir)
 	memset(s, 0, sizeof(*s));
 	s->fd = s->dirfd = -1;
 	buf_init(&path, PATH_MAX);
-	if (spool_mkdir(dir) == -1 || buf_printf(&path, "%s/q", dir) == -1 ||
+	/* The directories exist but the first time: try before making them,
+	 * which costs two system calls on every submission otherwise. */
+	if (buf_printf(&path, "%s/q", dir) == -1 ||
+	    ((qfd = open(path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
+	    (errno != ENOENT || spool_mkdir(dir) == -1 ||
 	    spool_mkdir(path.data) == -1 ||
-	    (qfd = open(path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	    (qfd = open(path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1))) {
 		saved = errno;
 		buf_free(&path);
 		errno = saved;
@@ -515,6 +522,9 @@ spool_apply(struct spool_msg *m, struct spool_parse *ps, int type,
 		return spool_strdup(&m->sender, p, n);
 	case 'B':
 		m->eightbit = strcmp(p, "8BITMIME") == 0;
+		return 0;
+	case 'Q':
+		m->queue_only = 1;
 		return 0;
 	case 'L':
 		if (spool_parse_num(p, &e, &a) == -1 || *e)

@@ -94,6 +94,7 @@ struct spool_msg {
 	char *sender;		/* "" = null sender */
 	char *envid, *ret, *notify;	/* DSN values or NULL */
 	int eightbit;
+	int queue_only;		/* -odq/-odi/-v: never a burst runner's */
 	uint64_t maxline;	/* longest content line; 0 when not recorded */
 	struct spool_rcpt *rcpt;
 	size_t nrcpt;

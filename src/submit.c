@@ -240,6 +240,12 @@ submit_spool(struct submit_ctx *s)
 	for (i = 0; i < s->rcpt.n; i++)
 		if (spool_put_str(&s->sp, 'R', s->rcpt.v[i]) == -1)
 			return -1;
+	/* Only a background message may be taken by a runner that stays
+	 * after a burst: -odq waits for a queue run, and -odi and -v for
+	 * the runner whose outcome the caller waits to see. */
+	if ((o->delivery != OPTS_DELIVER_BACKGROUND || o->verbose) &&
+	    spool_put_str(&s->sp, 'Q', "") == -1)
+		return -1;
 
 	memset(&og, 0, sizeof(og));
 	og.domain = s->domain;

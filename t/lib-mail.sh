@@ -18,8 +18,9 @@ envelope() { received_envelope "$1" | sed 's/ SIZE=[0-9]*//'; }
 masked() { sed -e '/^Date: /d' -e '/^Message-ID: /d' "$(received_msg "$1")"; }
 
 # queued: how many files are under the queue directory (q/ and anything
-# else): 0 means nothing was queued, and no temporary file was left.
-queued() { find "$TRASH/queue" -type f | wc -l | tr -d ' '; }
+# else) besides the runner's lock and token cache: 0 means nothing was
+# queued, and no temporary file was left.
+queued() { find "$TRASH/queue" -type f ! -name runner.lock ! -name 'oauth2*.cache' | wc -l | tr -d ' '; }
 
 # empty_queue: forgets every queued message.
 empty_queue() { rm -rf "$TRASH/queue"/*; }

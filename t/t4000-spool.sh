@@ -23,7 +23,7 @@ test_expect_success 'the layout: magic, one record each, content, end record' '
 	{
 		printf "SENDQ1\nI18:%s\nT10:TIME\nU%d:%s\n" "$id" ${#u} "$u" &&
 		printf "F13:a@example.com\nE5:env42\nN13:failure,delay\nY4:hdrs\n" &&
-		printf "R13:b@example.com\nR13:c@example.com\nM%d:" "$size" &&
+		printf "R13:b@example.com\nR13:c@example.com\nQ0:\nM%d:" "$size" &&
 		cat layout.msg &&
 		printf "\nB8:8BITMIME\nL2:36\nZ%d:%d 2\n" $((${#size} + 2)) "$size"
 	} >expect &&
