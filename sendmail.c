@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -195,6 +196,57 @@ send_mail(const struct conf *c, const struct opts *o, struct priv_broker *b)
 	return deliver_new(c, o, b, id);
 }
 
+/*
+ * -oe: how an error found while the caller waits reaches them, as in
+ * Sendmail. p (the default) and w print it; q keeps quiet (the exit
+ * status says it); m mails it to the sender instead of printing it, and e
+ * does so and exits 0. Mail that cannot be sent is printed after all.
+ */
+static int
+send_reported(const struct conf *c, const struct opts *o,
+    struct priv_broker *b)
+{
+	struct opts bg = *o;
+	char text[8192], id[SPOOL_ID_MAX];
+	ssize_t n;
+	int saved, fd, rc;
+
+	if (o->errmode != 'q' && o->errmode != 'm' && o->errmode != 'e')
+		return send_mail(c, o, b);
+	fflush(stderr);
+	fd = o->errmode == 'q' ? open("/dev/null", O_WRONLY | O_CLOEXEC) :
+	    memfd_create("sendq-errors", MFD_CLOEXEC);
+	if (fd == -1 || (saved = fcntl(2, F_DUPFD_CLOEXEC, 3)) == -1) {
+		if (fd != -1)
+			close(fd);
+		return send_mail(c, o, b);
+	}
+	dup2(fd, 2);
+	rc = send_mail(c, o, b);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (o->errmode == 'q' || rc == 0) {
+		close(fd);
+		return rc;
+	}
+	n = pread(fd, text, sizeof(text), 0);
+	close(fd);
+	if (n <= 0)
+		return rc;
+	if (submit_notice(c, o, b, text, (size_t)n, id) == 0) {
+		/* the notice goes out as any message in the background */
+		bg.delivery = OPTS_DELIVER_BACKGROUND;
+		bg.verbose = 0;
+		deliver_new(c, &bg, b, id);
+		return o->errmode == 'e' ? 0 : rc;
+	}
+	if (write(2, text, (size_t)n) != n) {
+		/* nowhere left to say it */
+	}
+	return rc;
+}
+
 struct smtp_ctx {
 	const struct conf *c;
 	const struct opts *o;
@@ -321,7 +373,7 @@ main(int argc, char *argv[])
 	}
 	switch (o.mode) {
 	case OPTS_MODE_SEND:
-		rc = send_mail(&c, &o, b);
+		rc = send_reported(&c, &o, b);
 		break;
 	case OPTS_MODE_LIST:
 		rc = queue_list(&c, stdout);

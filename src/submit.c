@@ -438,3 +438,78 @@ submit_verify(const struct conf *c, const struct opts *o)
 	free(domain);
 	return rc;
 }
+
+int
+submit_notice(const struct conf *c, const struct opts *o,
+    struct priv_broker *broker, const char *text, size_t len,
+    char id[SPOOL_ID_MAX])
+{
+	struct submit_user u;
+	struct addr_list to;
+	struct spool_new sp;
+	struct buf b;
+	char date[64], t[32], *domain = NULL, *sender = NULL;
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t i;
+	int rc = -1;
+
+	memset(&u, 0, sizeof(u));
+	addr_list_init(&to);
+	buf_init(&b, 0);
+	/* Where the message would have come from, through the aliases;
+	 * the null sender's errors have nowhere to go. */
+	if (submit_whoami(&u) == -1 || (domain = conf_domain(c)) == NULL ||
+	    submit_sender(o, &u, domain, &sender) != 0 || sender[0] == '\0')
+		goto out;
+	if (addr_is_local(sender) || strcasecmp(strrchr(sender, '@') + 1,
+	    domain) == 0) {
+		char *local = strndup(sender, strcspn(sender, "@"));
+
+		if (local == NULL || alias_expand(c, local, domain, &to) == -1) {
+			free(local);
+			goto out;
+		}
+		free(local);
+	} else if (addr_list_add(&to, sender) == -1)
+		goto out;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	if (submit_create(&sp, c, broker) == -1)
+		goto out;
+	buf_printf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
+	    "To: <%s>\r\nSubject: Returned mail: your message was not queued\r\n"
+	    "Date: %s\r\nMessage-ID: <%s.notice@%s>\r\n"
+	    "Auto-Submitted: auto-replied\r\n\r\n"
+	    "sendmail could not queue a message you sent; it was not sent.\r\n"
+	    "The reason:\r\n\r\n", domain, sender, date, sp.id, domain);
+	/* the error lines, each with CRLF, nothing else of the input */
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\n')
+			buf_puts(&b, "\r\n");
+		else if ((unsigned char)text[i] >= 0x20 || text[i] == '\t')
+			buf_putc(&b, text[i]);
+	}
+	snprintf(t, sizeof(t), "%lld", (long long)now);
+	if (spool_put_str(&sp, 'T', t) == -1 ||
+	    submit_put_user(&sp, &u) == -1 || spool_put_str(&sp, 'F', "") == -1)
+		goto abort;
+	for (i = 0; i < to.n; i++)
+		if (spool_put_str(&sp, 'R', to.v[i]) == -1)
+			goto abort;
+	memcpy(id, sp.id, SPOOL_ID_MAX);
+	if (spool_put_content(&sp, b.data, b.len) == -1 || spool_commit(&sp) == -1)
+		goto abort;
+	rc = 0;
+	goto out;
+abort:
+	spool_abort(&sp);
+out:
+	buf_free(&b);
+	addr_list_free(&to);
+	free(u.name);
+	free(u.gecos);
+	free(domain);
+	free(sender);
+	return rc;
+}

@@ -27,6 +27,16 @@ int submit_message(const struct conf *c, const struct opts *o, int fd,
     struct priv_broker *broker, char id[SPOOL_ID_MAX]);
 
 /*
+ * -oem and -oee: mails text (the errors printed for a message that could
+ * not be queued) to the sender o would have used, with the null sender.
+ * Returns 0 once it is queued (its id in id), -1 otherwise (the caller
+ * then prints it).
+ */
+int submit_notice(const struct conf *c, const struct opts *o,
+    struct priv_broker *broker, const char *text, size_t len,
+    char id[SPOOL_ID_MAX]);
+
+/*
  * -bv: prints, one per line, each recipient of o (after aliases and
  * qualification) as "addr -> final". Returns 0 or EX_USAGE/EX_DATAERR.
  */
