@@ -81,7 +81,7 @@ t/unit/%.t: t/unit/%.o $(UNIT_OBJS)
 BUILD_DEPS = gcc make pkg-config libcurl4-openssl-dev libssl-dev libinih-dev
 TEST_DEPS  = perl python3 python3-aiosmtpd openssl strace util-linux \
 	     swaks php-cli php-symfony-mailer bsd-mailx s-nail mutt git git-email \
-	     cron sudo at postfix sasl2-bin libsasl2-modules
+	     cron sudo at postfix sasl2-bin libsasl2-modules clang libclang-rt-14-dev
 
 deps:
 	@sh t/deps.sh $(BUILD_DEPS) $(TEST_DEPS)

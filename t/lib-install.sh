@@ -80,8 +80,9 @@ install_sendq() {
 	cp "$SRC"/src/*.c "$SRC"/src/*.h "$TRASH/build/src/" &&
 	cp -R "$SRC/etc" "$SRC/man" "$TRASH/build/" &&
 	# Not the flags of a make that runs the suite (make check SANITIZE=1):
-	# the set-group-id program is tested as it is installed.
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	# the set-group-id program is tested as it is installed. (make puts
+	# SANITIZE=1 in the environment too, not only in MAKEFLAGS.)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE \
 	make -C "$TRASH/build" -j4 install PREFIX="$INST_ROOT/usr" \
 		SYSCONFDIR="$INST_ROOT/etc" SPOOLDIR="$INST_SPOOL" \
 		SENDQ_USER="$INST_USER" SENDQ_GROUP="$INST_GROUP" \

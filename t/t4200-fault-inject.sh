@@ -8,6 +8,13 @@ strace -o /dev/null true 2>/dev/null || test_skip_all "strace cannot trace here"
 strace -o /dev/null -e inject=getpid:error=EIO:when=1 true 2>/dev/null ||
 	test_skip_all "this strace cannot inject faults"
 
+# Under make check SANITIZE=1: LeakSanitizer stops the world with ptrace,
+# which fails in a traced process and turns its exit status into 1. Leaks
+# are left to the other scripts. (The runner, which sendmail starts with
+# an empty environment, is only traced where its status is not checked.)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+export ASAN_OPTIONS
+
 start_smtpd && write_conf
 QDIR=$TRASH/queue
 
