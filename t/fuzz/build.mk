@@ -24,6 +24,7 @@ msg_SRCS   = msg addr buf
 opts_SRCS  = opts log
 smtp_SRCS  = smtp buf
 spool_SRCS = spool buf
+bs_SRCS    = session submit msg addr alias spool priv conf log buf
 
 TARGETS = $(patsubst t/fuzz/fuzz-%.c,%,$(wildcard t/fuzz/fuzz-*.c))
 
