@@ -739,7 +739,7 @@ int
 spool_open(struct spool_msg *m, int qdirfd, const char *id, off_t max,
     int for_list, const char **why)
 {
-	struct stat st;
+	struct stat st, named;
 	FILE *f;
 	int fd, dfd, rc, saved;
 
@@ -784,6 +784,15 @@ spool_open(struct spool_msg *m, int qdirfd, const char *id, off_t max,
 			rc = SPOOL_BUSY;
 			goto out;
 		}
+		goto fail;
+	}
+	/* The runner that held the lock before us may have delivered the
+	 * message and removed the file without a record of it (the removal
+	 * is the record), or moved it to failed/: a file that is no longer
+	 * under its name in q/ is gone. */
+	if (!for_list && (fstatat(qdirfd, id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    named.st_ino != st.st_ino || named.st_dev != st.st_dev)) {
+		errno = ENOENT;
 		goto fail;
 	}
 	if ((dfd = dup(fd)) == -1)
