@@ -18,6 +18,9 @@
  * stops a table whose entries fan out into each other many times over. */
 #define ALIAS_STEPS_MAX 10000
 
+/* Where an entry was written: sendq.ini or the aliases_file. */
+#define ALIAS_FILE(c, a) ((a)->file ? (a)->file : (c)->path)
+
 struct alias_walk {
 	const struct conf *c;
 	const char *domain;
@@ -53,7 +56,7 @@ alias_check(const struct conf *c)
 		addr_list_init(&l);
 		if (alias_is_program(v)) {
 			log_err(NULL, "%s:%u: alias %s: pipes, files and "
-			    ":include: are not supported", c->path, a->line,
+			    ":include: are not supported", ALIAS_FILE(c, a), a->line,
 			    a->name);
 			bad = 1;
 			continue;
@@ -68,24 +71,24 @@ alias_check(const struct conf *c)
 				return EX_OSERR;
 			}
 			log_err(NULL, "%s:%u: alias %s: not an address list",
-			    c->path, a->line, a->name);
+			    ALIAS_FILE(c, a), a->line, a->name);
 			bad = 1;
 			continue;
 		}
 		if (l.n == 0) {
 			log_err(NULL, "%s:%u: alias %s: no addresses",
-			    c->path, a->line, a->name);
+			    ALIAS_FILE(c, a), a->line, a->name);
 			bad = 1;
 		}
 		for (j = 0; j < l.n; j++) {
 			if (alias_is_program(l.v[j])) {
 				log_err(NULL, "%s:%u: alias %s: \"%s\": pipes, "
 				    "files and :include: are not supported",
-				    c->path, a->line, a->name, l.v[j]);
+				    ALIAS_FILE(c, a), a->line, a->name, l.v[j]);
 				bad = 1;
 			} else if (addr_check(l.v[j], &why) == -1) {
 				log_err(NULL, "%s:%u: alias %s: \"%s\": %s",
-				    c->path, a->line, a->name, l.v[j], why);
+				    ALIAS_FILE(c, a), a->line, a->name, l.v[j], why);
 				bad = 1;
 			}
 		}
@@ -119,9 +122,11 @@ alias_lookup(const struct conf *c, const char *name)
 
 	if ((a = alias_find(c, name, strlen(name))) != NULL)
 		return a;
-	if ((plus = strchr(name, '+')) != NULL && plus > name)
-		return alias_find(c, name, (size_t)(plus - name));
-	return NULL;
+	if ((plus = strchr(name, '+')) != NULL && plus > name &&
+	    (a = alias_find(c, name, (size_t)(plus - name))) != NULL)
+		return a;
+	/* "* = admin@example.com" catches every other local name */
+	return alias_find(c, "*", 1);
 }
 
 static int

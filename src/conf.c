@@ -441,6 +441,9 @@ conf_is_alias_name(const char *name)
 	return 1;
 }
 
+static void conf_path(struct conf_parse *, const char *, const char *,
+    char **);
+
 static void
 conf_alias_add(struct conf_parse *st, const char *name, const char *value)
 {
@@ -448,9 +451,11 @@ conf_alias_add(struct conf_parse *st, const char *name, const char *value)
 	struct conf_alias *a;
 	size_t i;
 
-	if (strcmp(name, "*") == 0) {
-		conf_error(st, st->lineno,
-		    "catch-all alias \"*\" is not supported");
+	if (strcmp(name, "aliases_file") == 0) {
+		if (c->aliases_file)
+			conf_error(st, st->lineno, "duplicate key \"aliases_file\"");
+		else
+			conf_path(st, name, value, &c->aliases_file);
 		return;
 	}
 	if (strchr(name, '@')) {
@@ -458,7 +463,8 @@ conf_alias_add(struct conf_parse *st, const char *name, const char *value)
 		    "only local names without \"@\" can be aliased", name);
 		return;
 	}
-	if (!conf_is_alias_name(name)) {
+	/* "*" catches every local name without an entry of its own */
+	if (strcmp(name, "*") != 0 && !conf_is_alias_name(name)) {
 		conf_error(st, st->lineno, "malformed alias name \"%s\"",
 		    name);
 		return;
@@ -489,6 +495,7 @@ conf_alias_add(struct conf_parse *st, const char *name, const char *value)
 	a->name = conf_strdup(st, name);
 	a->value = conf_strdup(st, value);
 	a->line = st->lineno;
+	a->file = c->path;
 	if (a->name == NULL || a->value == NULL) {
 		free(a->name);
 		free(a->value);
@@ -1230,6 +1237,89 @@ conf_finish_smarthost(struct conf_parse *st, size_t i)
 }
 
 /* Checks that need the whole file. */
+/*
+ * aliases_file: the classic format of /etc/aliases. "name: a, b" per
+ * entry, continued on lines that start with white space; "#" starts a
+ * comment line. Entries in sendq.ini come first; a name the file repeats
+ * is skipped. Pipes, files and :include: are refused by alias_check(),
+ * with this file's name and line, and never run.
+ */
+static void
+conf_aliases_file(struct conf_parse *st)
+{
+	struct conf *c = st->c;
+	struct buf entry;
+	char *line = NULL, *colon;
+	size_t cap = 0, i, first = c->naliases;
+	unsigned lineno = 0, start = 0;
+	ssize_t n;
+	FILE *fp;
+
+	if ((fp = fopen(c->aliases_file, "r")) == NULL) {
+		log_errno(NULL, "%s", c->aliases_file);
+		st->errors++;
+		return;
+	}
+	buf_init(&entry, 64 * 1024);
+	for (;;) {
+		n = getline(&line, &cap, fp);
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (n >= 0)
+			lineno++;
+		/* a continuation joins the entry being read */
+		if (n > 0 && (line[0] == ' ' || line[0] == '\t') && entry.len) {
+			if (buf_append(&entry, line, (size_t)n) == -1)
+				goto toolong;
+			continue;
+		}
+		if (entry.len) {
+			colon = strchr(entry.data, ':');
+			if (colon == NULL || colon == entry.data) {
+				log_err(NULL, "%s:%u: not \"name: addresses\"",
+				    c->aliases_file, start);
+				st->errors++;
+			} else {
+				*colon = '\0';
+				for (i = 0; i < c->naliases; i++)
+					if (strcasecmp(c->aliases[i].name,
+					    entry.data) == 0)
+						break;
+				if (i == c->naliases) {
+					unsigned keep = st->lineno;
+
+					st->lineno = start;
+					conf_alias_add(st, entry.data, colon + 1 +
+					    strspn(colon + 1, " \t"));
+					st->lineno = keep;
+					if (c->naliases > first)
+						c->aliases[c->naliases - 1].file =
+						    c->aliases_file;
+				}
+			}
+			buf_reset(&entry);
+		}
+		if (n < 0)
+			break;
+		if (n == 0 || line[0] == '#')
+			continue;
+		start = lineno;
+		if (buf_append(&entry, line, (size_t)n) == -1)
+			goto toolong;
+	}
+	goto out;
+toolong:
+	log_err(NULL, "%s:%u: entry longer than 64 KiB", c->aliases_file,
+	    start);
+	st->errors++;
+out:
+	free(line);
+	buf_free(&entry);
+	fclose(fp);
+}
+
 static void
 conf_finish(struct conf_parse *st)
 {
@@ -1247,6 +1337,8 @@ conf_finish(struct conf_parse *st)
 
 	if (c->queue_dir == NULL && !kl[KEY_DIR])
 		c->queue_dir = conf_strdup(st, SENDQ_SPOOLDIR);
+	if (c->aliases_file)
+		conf_aliases_file(st);
 	if (!kl[KEY_RETRY_FIRST])
 		c->retry_first = CONF_RETRY_FIRST_DEFAULT;
 	if (!kl[KEY_RETRY_MAX])
@@ -1820,6 +1912,7 @@ conf_free(struct conf *c)
 	free(c->smarthost);
 	free(c->domain);
 	free(c->queue_dir);
+	free(c->aliases_file);
 	for (i = 0; i < c->naliases; i++) {
 		free(c->aliases[i].name);
 		free(c->aliases[i].value);

@@ -25,9 +25,10 @@ enum conf_tls {
 
 /* One [aliases] entry as written: "name = value". alias.c parses value. */
 struct conf_alias {
-	char *name;
+	char *name;		/* a local name, or "*" for every other */
 	char *value;
 	unsigned line;
+	const char *file;	/* conf->path or conf->aliases_file */
 };
 
 /* auth = ...: which SASL mechanism logs in. */
@@ -86,6 +87,8 @@ struct conf_smarthost {
 
 struct conf {
 	char *path;		/* the file this came from */
+	char *aliases_file;	/* [aliases] aliases_file: a classic
+				   "name: a, b" file read too, or NULL */
 
 	/* [smarthost], then each [smarthost NAME], in file order; the
 	 * default [smarthost] is always there. */

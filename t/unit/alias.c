@@ -225,6 +225,66 @@ test_check(void)
 	    "a bare target is qualified");
 }
 
+/* "* = ..." takes every local name without an entry of its own. */
+static void
+test_catchall(void)
+{
+	is_int(load("* = admin@example.com\nroot = ops@example.com\n"
+	    "admin = *\n"), 0, "catch-all loads");
+	is_str(expand("root"), "ops@example.com", "a name with its entry keeps it");
+	is_str(expand("nobody"), "admin@example.com", "any other name is caught");
+	is_str(expand("root+tag"), "ops@example.com", "user+ext before the catch-all");
+	is_str(expand("bob@elsewhere.org"), "bob@elsewhere.org",
+	    "a full address is not caught");
+	is_int(load("* = root\n"), 0, "catch-all to a bare name loads");
+	is_str(expand("alice"), "root@example.com",
+	    "the catch-all does not loop on its own target");
+}
+
+/* aliases_file: the classic format, after the entries in sendq.ini. */
+static void
+test_aliases_file(void)
+{
+	char apath[4200], entries[4400];
+	FILE *fp;
+
+	snprintf(apath, sizeof(apath), "%s/aliases", dir);
+	if ((fp = fopen(apath, "w")) == NULL ||
+	    fputs("# classic\n"
+	    "postmaster: root\n"
+	    "root: ops@example.com,\n"
+	    "\toncall@example.net\n"
+	    "\n"
+	    "ops: wins-in-ini@example.com\n"
+	    "Webmaster: web@example.org\n", fp) == EOF || fclose(fp))
+		die(apath);
+	snprintf(entries, sizeof(entries), "aliases_file = %s\n"
+	    "ops = ini@example.com\n", apath);
+	is_int(load(entries), 0, "aliases_file loads");
+	is_int(check(), 0, "its entries check");
+	is_str(expand("postmaster"), "ops@example.com oncall@example.net",
+	    "a file entry, continued on the next line");
+	is_str(expand("ops"), "ini@example.com", "sendq.ini wins over the file");
+	is_str(expand("webmaster"), "web@example.org", "names ignore case");
+
+	if ((fp = fopen(apath, "w")) == NULL ||
+	    fputs("ok: a@example.com\nlog: |/usr/bin/logger\n"
+	    "list: :include:/etc/list\n", fp) == EOF || fclose(fp))
+		die(apath);
+	is_int(load(entries), 0, "a file with a pipe loads");
+	is_int(check(), 78, "alias_check refuses the pipe and the include");
+	ok(strstr(errtext, "aliases:2: alias log: pipes, files and :include: "
+	    "are not supported") != NULL, "the pipe is named with its file and line");
+	ok(strstr(errtext, "aliases:3: alias list: pipes, files and :include: "
+	    "are not supported") != NULL, "the include too");
+
+	if ((fp = fopen(apath, "w")) == NULL ||
+	    fputs("ok: a@example.com\nbroken line\n", fp) == EOF || fclose(fp))
+		die(apath);
+	is_int(load(entries), 78, "a line that is no entry is refused");
+	unlink(apath);
+}
+
 int
 main(void)
 {
@@ -240,6 +300,8 @@ main(void)
 	test_expand();
 	test_depth();
 	test_check();
+	test_catchall();
+	test_aliases_file();
 
 	conf_free(&cf);
 	unlink(path);

@@ -377,8 +377,6 @@ test_refusals(void)
 	    "header without ]");
 	refused(HOST "[sender] domain = x\n", 3,
 	    "malformed section header: text after \"]\"", "text after ]");
-	refused(HOST "[aliases]\n* = admin@example.com\n", 4,
-	    "catch-all alias \"*\" is not supported", "catch-all");
 	refused(HOST "[aliases]\nroot@example.com = admin@example.com\n", 4,
 	    "malformed alias name \"root@example.com\": only local names "
 	    "without \"@\" can be aliased", "alias with a domain");
