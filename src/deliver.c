@@ -424,7 +424,9 @@ deliver_try(struct deliver *d, struct spool_msg *m, size_t *idx, size_t n,
 	 * message as it came. */
 	if (m->maxline > MIME_LINE_MAX || (m->eightbit &&
 	    !(relay_extensions(l->relay) & RELAY_EXT_8BITMIME))) {
-		rd.mime = mime_new(m->eightbit ? MIME_8BIT_CONTENT : 0);
+		rd.mime = mime_new((m->eightbit ? MIME_8BIT_CONTENT : 0) |
+		    (relay_extensions(l->relay) & RELAY_EXT_8BITMIME ? 0 :
+		    MIME_7BIT));
 		if (rd.mime == NULL) {
 			struct relay_reply oom = { 0, (char *)"out of memory" };
 

@@ -247,6 +247,94 @@ mime_field_len(const char *h, size_t n)
 	return len;
 }
 
+/* Fields whose whole value is text (RFC 5322 "unstructured"), which an
+ * encoded word may replace; address fields are left as they are. */
+static int
+mime_unstructured(const char *f, size_t n)
+{
+	static const char *const names[] = {
+		"Subject", "Comments", "Keywords", "Thread-Topic", "Summary"
+	};
+	size_t i, len;
+
+	for (len = 0; len < n && f[len] != ':'; len++)
+		;
+	if (len >= 2 && strncasecmp(f, "X-", 2) == 0)
+		return 1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && strncasecmp(f, names[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+mime_has_8bit(const char *f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)f[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+/*
+ * Writes field f[0..n) with its value as RFC 2047 encoded words
+ * ("=?UTF-8?B?...?="), each on its own folded line and never splitting a
+ * UTF-8 sequence. The value is unfolded first.
+ */
+static int
+mime_encode_field(const char *f, size_t n, struct buf *out)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct buf v;
+	size_t name, i, k, take;
+	int rc = -1;
+
+	for (name = 0; name < n && f[name] != ':'; name++)
+		;
+	buf_init(&v, 0);
+	for (i = name + 1; i < n; i++)
+		if (f[i] != '\r' && f[i] != '\n' && buf_putc(&v, f[i]) == -1)
+			goto out;
+	for (i = 0; i < v.len && (v.data[i] == ' ' || v.data[i] == '\t'); i++)
+		;
+	if (buf_append(out, f, name + 1) == -1)
+		goto out;
+	while (i < v.len) {
+		/* 45 octets make 60 characters of base64: lines of 75 */
+		take = v.len - i > 45 ? 45 : v.len - i;
+		while (take > 1 && i + take < v.len &&
+		    ((unsigned char)v.data[i + take] & 0xC0) == 0x80)
+			take--;
+		if (buf_puts(out, " =?UTF-8?B?") == -1)
+			goto out;
+		for (k = 0; k < take; k += 3) {
+			unsigned a = (unsigned char)v.data[i + k];
+			unsigned b = k + 1 < take ? (unsigned char)v.data[i + k + 1] : 0;
+			unsigned c = k + 2 < take ? (unsigned char)v.data[i + k + 2] : 0;
+			char q[4];
+
+			q[0] = b64[a >> 2];
+			q[1] = b64[((a & 3) << 4) | (b >> 4)];
+			q[2] = k + 1 < take ? b64[((b & 15) << 2) | (c >> 6)] : '=';
+			q[3] = k + 2 < take ? b64[c & 63] : '=';
+			if (buf_append(out, q, 4) == -1)
+				goto out;
+		}
+		if (buf_puts(out, "?=") == -1)
+			goto out;
+		i += take;
+		if (i < v.len && buf_puts(out, "\r\n") == -1)
+			goto out;
+	}
+	rc = buf_puts(out, "\r\n");
+out:
+	buf_free(&v);
+	return rc;
+}
+
 /* The header block is complete (its empty line included): decide how
  * its body goes and write the header. */
 static int
@@ -275,6 +363,12 @@ mime_head_done(struct mime *m, struct buf *out)
 		flen = mime_field_len(h + off, n - off);
 		if (encode && mime_is_cte(h + off, flen))
 			continue;
+		if ((m->flags & MIME_7BIT) && mime_has_8bit(h + off, flen) &&
+		    mime_unstructured(h + off, flen)) {
+			if (mime_encode_field(h + off, flen, out) == -1)
+				return -1;
+			continue;
+		}
 		if (mime_fold(h + off, flen, out) == -1)
 			return -1;
 	}

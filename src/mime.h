@@ -27,6 +27,9 @@
 
 #define MIME_8BIT_CONTENT 0x01	/* the message has 8-bit bytes: a text
 				   body without a charset is taken as UTF-8 */
+#define MIME_7BIT 0x02		/* the server takes no 8-bit: header text
+				   (Subject and other unstructured fields)
+				   is sent as RFC 2047 encoded words */
 
 struct mime;
 

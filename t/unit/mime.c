@@ -191,6 +191,25 @@ main(void)
 	    "body without header or final CRLF");
 	free(out);
 
+	/* 6: for a 7-bit server, the Subject becomes encoded words */
+	out = run("Subject: caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e, "
+	    "and a long tail of plain words to pass forty-five octets\r\n"
+	    "To: a@b\r\n\r\nbody\r\n", 1, MIME_7BIT);
+	ok(out && strstr(out, "Subject: =?UTF-8?B?Y2Fmw6kgY3LDqG1lIGJyw7tsw6ll"),
+	    "8-bit Subject as RFC 2047 encoded words");
+	ok(out && strstr(out, "?=\r\n =?UTF-8?B?") != NULL,
+	    "a long one folded into several words");
+	ok(out && strstr(out, "To: a@b\r\n") != NULL, "address fields untouched");
+	for (i = 0; out && out[i]; i++)
+		if ((unsigned char)out[i] >= 0x80)
+			break;
+	ok(out && out[i] == '\0', "no 8-bit byte left");
+	free(out);
+	out = run("Subject: caf\xc3\xa9\r\n\r\nb\r\n", 100, 0);
+	ok(out && strstr(out, "Subject: caf\xc3\xa9\r\n"),
+	    "left as it is for an 8BITMIME server");
+	free(out);
+
 	free(line);
 	return done_testing();
 }
