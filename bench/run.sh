@@ -3,7 +3,7 @@
 # (see bench/README.md). As root on Debian 12, from a built tree.
 #
 # The peers' Debian packages and Postfix's (for smtp-sink) are fetched
-# with apt-get download and unpacked with dpkg-deb -x into bench/work/
+# with apt-get download and unpacked with dpkg-deb -x into bench/scratch/
 # (set-id bits dropped): nothing is installed as a mail system, nothing
 # replaces /usr/sbin/sendmail. Only the shared libraries they need are
 # installed. Then bench.py runs in a private mount namespace.
@@ -13,7 +13,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 SRC=$(pwd -P)
-WORK=$SRC/bench/work
+WORK=$SRC/bench/scratch
 PEERS="msmtp nullmailer dma postfix"
 
 die() { echo "bench: $*" >&2; exit 1; }
