@@ -4,7 +4,7 @@
 # named one (default: all) for SECONDS (default 60) on its seed corpus
 # t/fuzz/corpus/NAME plus what earlier runs found. SECONDS 0 only builds.
 #
-# Inputs found and crashes go under $FUZZ_WORK (default t/fuzz/bin/work),
+# Inputs found and crashes go under $FUZZ_WORK (default t/fuzz/bin/runs),
 # never into the seed corpus. Prints one line per target; for a failing
 # one, the end of its log and how to reproduce it. Exits 1 if any failed.
 #
@@ -49,7 +49,7 @@ fi
 cat t/fuzz/bin/build.log >&2
 [ "$secs" -gt 0 ] || exit 0
 
-work=${FUZZ_WORK:-t/fuzz/bin/work}
+work=${FUZZ_WORK:-t/fuzz/bin/runs}
 mkdir -p "$work/crash"
 # A bad input must fail the run: UBSan stops at the first report, and
 # LeakSanitizer's reports are checked after each input by libFuzzer.
