@@ -562,6 +562,34 @@ relay_free(struct relay *r)
 	free(r);
 }
 
+/*
+ * What every handle gets, the SMTP one and the OAuth2 token request's
+ * alike: peer and host name verified, at least the given TLS version,
+ * ca_file as the only trust when set (CAINFO alone leaves the system store
+ * trusted too: defect 10), no proxy from the environment, no .netrc, no
+ * signals. Returns nonzero if an option was refused.
+ */
+static int
+relay_secure(CURL *h, const char *ca_file, long sslversion)
+{
+	int bad = 0;
+
+	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSLVERSION, sslversion) != CURLE_OK;
+	if (ca_file) {
+		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, ca_file) != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_CAPATH, (char *)NULL)
+		    != CURLE_OK;
+	}
+	bad |= curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED)
+	    != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	return bad;
+}
+
 static int
 relay_setopts(struct relay *r, const struct conf_smarthost *c,
     const char *secret)
@@ -576,25 +604,8 @@ relay_setopts(struct relay *r, const struct conf_smarthost *c,
 	/* ALL: STARTTLS or fail; TRY would go on in clear (defect 5). */
 	bad |= curl_easy_setopt(h, CURLOPT_USE_SSL, c->tls == CONF_TLS_NONE ?
 	    (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_SSLVERSION, c->tls_min == 13 ?
-	    (long)CURL_SSLVERSION_TLSv1_3 : (long)CURL_SSLVERSION_TLSv1_2)
-	    != CURLE_OK;
-	if (c->ca_file) {
-		/* CAINFO alone leaves the system store trusted too
-		 * (defect 10). */
-		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file)
-		    != CURLE_OK;
-		bad |= curl_easy_setopt(h, CURLOPT_CAPATH, (char *)NULL)
-		    != CURLE_OK;
-	}
-	/* No proxy from the environment, no .netrc. */
-	bad |= curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED)
-	    != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= relay_secure(h, c->ca_file, c->tls_min == 13 ?
+	    (long)CURL_SSLVERSION_TLSv1_3 : (long)CURL_SSLVERSION_TLSv1_2);
 	/* A new connection every time; not FORBID_REUSE, which would
 	 * close this one when the connect phase ends. */
 	bad |= curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK;
@@ -883,21 +894,7 @@ relay_oauth2_refresh(const struct conf_smarthost *s, char **token,
 	/* https only, never redirected, verified, no proxy from anywhere */
 	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_SSLVERSION,
-	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
-	if (s->ca_file) {
-		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file)
-		    != CURLE_OK;
-		bad |= curl_easy_setopt(h, CURLOPT_CAPATH, (char *)NULL)
-		    != CURLE_OK;
-	}
-	bad |= curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED)
-	    != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= relay_secure(h, s->ca_file, (long)CURL_SSLVERSION_TLSv1_2);
 	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)RELAY_HTTP_TIMEOUT)
 	    != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, form.data) != CURLE_OK;
